@@ -1,0 +1,38 @@
+import zapier, { defineApp } from 'zapier-platform-core';
+
+import packageJson from './package.json';
+import authentication from './src/authentication';
+import addUser from './src/creates/add-user';
+import changeRole from './src/creates/change-role';
+import provisionCredits from './src/creates/provision-credits';
+import removeUser from './src/creates/remove-user';
+import findUser from './src/searches/find-user';
+
+export default defineApp({
+  version: packageJson.version,
+  platformVersion: zapier.version,
+  authentication,
+  // The request helper (src/client.ts) reads every status itself, 429 included, so that the
+  // user sees the API's own words and the Retry-After it asked for.
+  flags: { skipThrowForStatus: true, throwForThrottlingEarly: false },
+  creates: {
+    [addUser.key]: addUser,
+    [provisionCredits.key]: provisionCredits,
+    [changeRole.key]: changeRole,
+    [removeUser.key]: removeUser,
+  },
+  searches: {
+    [findUser.key]: findUser,
+  },
+  searchOrCreates: {
+    [findUser.key]: {
+      key: findUser.key,
+      display: {
+        label: 'Find or Add User',
+        description: "Finds a user's account by email address, and adds the user when none exists.",
+      },
+      search: findUser.key,
+      create: addUser.key,
+    },
+  },
+});

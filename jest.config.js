@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  collectCoverageFrom: ['index.ts', 'src/**/*.ts'],
+  coverageThreshold: {
+    global: { lines: 95, branches: 95, functions: 95, statements: 95 },
+  },
+  coverageReporters: ['text-summary', 'text', 'lcov'],
+};

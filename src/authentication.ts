@@ -1,0 +1,77 @@
+import type { Authentication, Bundle, ZObject } from 'zapier-platform-core';
+
+import { openApi } from './client';
+import { PROVIDERS } from './providers';
+
+export interface ConnectionCheck {
+  provider: string;
+  host: string;
+  email: string | null;
+  label: string;
+}
+
+const readOwnEmail = (data: unknown): string | null => {
+  const first: unknown = Array.isArray(data) ? data[0] : data;
+  if (typeof first === 'object' && first !== null && 'email' in first) {
+    return typeof first.email === 'string' ? first.email : null;
+  }
+  return null;
+};
+
+/**
+ * Proves the key without changing anything. The admin API has a route for its own account. Deal.ai
+ * has no read route at all, so we ask it to change the role of nobody (an empty body): the API has
+ * to check the key before it can reject the body, so 401/403 mean a bad key and any other 4xx means
+ * the key was accepted and only the (deliberately empty) request was refused.
+ */
+const test = async (z: ZObject, bundle: Bundle): Promise<ConnectionCheck> => {
+  const api = openApi(z, bundle, 'The connection test', ['keyCheck']);
+  const { provider, baseUrl } = api.connection;
+  const host = new URL(baseUrl).host;
+  if (provider.id === 'admin') {
+    const result = await api.call('keyCheck');
+    const email = result.ok ? readOwnEmail(result.data) : null;
+    return { provider: provider.id, host, email, label: email ?? `${provider.label} (${host})` };
+  }
+  await api.call('keyCheck', { body: {}, tolerate: ['missing', 'exists', 'refused'] });
+  return { provider: provider.id, host, email: null, label: `${provider.label} (${host})` };
+};
+
+const where = [
+  `**${PROVIDERS.dealai.label}**: in [Deal.ai](https://marketing.deal.ai), open Account Settings: the API key is at the bottom of the page (turn the API on first under White Label Settings).`,
+  `**${PROVIDERS.admin.label}**: the API token of your administration account, from your [Agent First account](https://agentfirst.dev).`,
+].join(' ');
+
+export default {
+  type: 'custom',
+  fields: [
+    {
+      key: 'provider',
+      label: 'API Provider',
+      type: 'string',
+      required: true,
+      choices: [
+        { value: 'dealai', label: PROVIDERS.dealai.label, sample: 'dealai' },
+        { value: 'admin', label: PROVIDERS.admin.label, sample: 'admin' },
+      ],
+      helpText:
+        'Which admin API runs your white-label site: Deal.ai White Label, or an administration API like Agent First. It decides which actions are available.',
+    },
+    {
+      key: 'apiKey',
+      label: 'API Key',
+      type: 'password',
+      required: true,
+      helpText: `The key Zapier sends with every request. ${where}`,
+    },
+    {
+      key: 'baseUrl',
+      label: 'Base URL',
+      type: 'string',
+      required: false,
+      helpText: `Leave empty to use the provider's API (${PROVIDERS.dealai.defaultBaseUrl} or ${PROVIDERS.admin.defaultBaseUrl}). Set it for a white-label endpoint or a staging host; it must use https://, except for a local test server on localhost.`,
+    },
+  ],
+  test,
+  connectionLabel: '{{label}}',
+} satisfies Authentication;

@@ -1,0 +1,333 @@
+/**
+ * The one way to talk to the APIs. It knows the providers (providers.ts), checks the connection,
+ * sends every request, and turns every failure into the z.errors class that makes Zapier do the
+ * right thing, with the API's own words in the message. Actions never build URLs or read statuses.
+ */
+import type { Bundle, HttpResponse, ZObject } from 'zapier-platform-core';
+
+import packageJson from '../package.json';
+import { characters } from './fields';
+import { PROVIDERS, isProviderId, providersWith } from './providers';
+import type { Provider, RouteName } from './providers';
+
+/** Zapier stops a step after 30 s; an action sends at most two requests in sequence. */
+export const REQUEST_TIMEOUT_MS = 12_000;
+
+/** When a 429 or 503 carries no usable Retry-After, ask Zapier to wait this long. */
+export const DEFAULT_RETRY_SECONDS = 60;
+
+const USER_AGENT = `zapier-whitelabel-users/${packageJson.version}`;
+const MAX_MESSAGE_CHARS = 300;
+
+export interface Connection {
+  provider: Provider;
+  apiKey: string;
+  baseUrl: string;
+}
+
+/**
+ * Failures an action may take as an answer instead of an error: the account does not exist (404),
+ * already exists (409), or the API refused the request for another client-side reason (other 4xx,
+ * never 401/403/429).
+ */
+export type Outcome = 'missing' | 'exists' | 'refused';
+
+export type ApiResult = { ok: true; data: unknown } | { ok: false; outcome: Outcome };
+
+export interface CallOptions {
+  body?: Record<string, string | number>;
+  params?: Record<string, string>;
+  tolerate?: readonly Outcome[];
+  /**
+   * Sending this request twice would do something twice (grant credits twice). When it times out
+   * or the connection drops, the API may already have applied it, so the run stops (HaltedError)
+   * instead of failing with an error that Zapier's autoreplay would send again.
+   */
+  replayUnsafe?: boolean;
+}
+
+export interface Api {
+  connection: Connection;
+  call: (route: RouteName, options?: CallOptions) => Promise<ApiResult>;
+}
+
+const isLoopbackHost = (hostname: string): boolean =>
+  hostname === 'localhost' ||
+  hostname === '[::1]' ||
+  /^127(\.\d{1,3}){3}$/.test(hostname) ||
+  hostname.endsWith('.localhost');
+
+const reconnect = 'Edit the connection in Zapier (My Apps) and reconnect.';
+
+/** Resolves the connection's base URL: empty means the provider's own. */
+const resolveBaseUrl = (z: ZObject, provider: Provider, raw: string | undefined): string => {
+  const value = (raw ?? '').trim();
+  if (value === '') {
+    return provider.defaultBaseUrl;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new z.errors.Error(
+      `The connection's Base URL "${value}" is not a URL. Leave it empty to use ${provider.defaultBaseUrl}. ${reconnect}`,
+      'InvalidBaseUrl',
+    );
+  }
+  const plainHttpAllowed = url.protocol === 'http:' && isLoopbackHost(url.hostname);
+  if (url.protocol !== 'https:' && !plainHttpAllowed) {
+    throw new z.errors.Error(
+      `The connection's Base URL must start with https:// (plain http:// only for localhost), not "${url.protocol}//". ${reconnect}`,
+      'InvalidBaseUrl',
+    );
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    throw new z.errors.Error(
+      `The connection's Base URL must not contain credentials, a query or a fragment. ${reconnect}`,
+      'InvalidBaseUrl',
+    );
+  }
+  return url.href.replace(/\/+$/, '');
+};
+
+/** Reads and checks the connection's fields. Throws before any request when they are unusable. */
+export const readConnection = (z: ZObject, bundle: Bundle): Connection => {
+  const { provider: providerId, apiKey, baseUrl } = bundle.authData;
+  if (!isProviderId(providerId)) {
+    throw new z.errors.Error(
+      `The connection has no known API Provider ("${String(providerId)}"). ${reconnect}`,
+      'InvalidProvider',
+    );
+  }
+  const provider = PROVIDERS[providerId];
+  if (apiKey === undefined || apiKey.trim() === '') {
+    throw new z.errors.ExpiredAuthError(`The connection has no API key. ${reconnect}`);
+  }
+  // The platform scrubs the key from its logs by exact value; a trimmed copy would slip through.
+  if (apiKey !== apiKey.trim()) {
+    throw new z.errors.ExpiredAuthError(
+      `The connection's API key starts or ends with spaces or line breaks. ${reconnect} Paste the key again without them.`,
+    );
+  }
+  return { provider, apiKey, baseUrl: resolveBaseUrl(z, provider, baseUrl) };
+};
+
+const joinList = (items: readonly string[]): string =>
+  items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1) ?? ''}`;
+
+/**
+ * Opens the API for one action: checks the connection and that its provider has every route the
+ * action needs, so that an action on the wrong provider fails before any request.
+ */
+export const openApi = (
+  z: ZObject,
+  bundle: Bundle,
+  actionLabel: string,
+  routes: readonly RouteName[],
+): Api => {
+  const connection = readConnection(z, bundle);
+  const missing = routes.filter((route) => connection.provider.routes[route] === undefined);
+  if (missing.length > 0) {
+    const supporting = providersWith(routes).map((provider) => provider.label);
+    throw new z.errors.Error(
+      `${actionLabel} works only with a ${joinList(supporting)} connection; this connection uses the ${connection.provider.label}. Choose a connection of that kind for this step.`,
+      'UnsupportedByProvider',
+    );
+  }
+  return { connection, call: (route, options) => send(z, connection, route, options ?? {}) };
+};
+
+/** The API's own words from an error body: JSON or plain text, or the title of an HTML page. */
+export const apiMessage = (response: HttpResponse<unknown>, secret: string): string => {
+  const content = response.content.trim();
+  let message = content;
+  const data = response.data;
+  if (typeof data === 'string') {
+    message = data;
+  } else if (typeof data === 'object' && data !== null) {
+    message = messageFromJson(data) ?? content;
+  } else if (/^<(!doctype|html|head|body)\b/i.test(content)) {
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(content)?.[1]?.trim();
+    message = `an HTML page${title ? ` titled "${title}"` : ''} instead of an API answer`;
+  }
+  message = message.replace(/\s+/g, ' ').trim();
+  if (message === '') {
+    return 'no details given';
+  }
+  if (secret !== '') {
+    message = message.split(secret).join('[API key]');
+  }
+  const chars = characters(message);
+  return chars.length > MAX_MESSAGE_CHARS
+    ? `${chars.slice(0, MAX_MESSAGE_CHARS).join('')}…`
+    : message;
+};
+
+const messageFromJson = (data: object): string | undefined => {
+  for (const key of ['message', 'error', 'detail', 'error_description', 'errors']) {
+    const value: unknown = Reflect.get(data, key);
+    const text = textOf(value);
+    if (text !== undefined) {
+      return text;
+    }
+  }
+  return undefined;
+};
+
+const textOf = (value: unknown): string | undefined => {
+  if (typeof value === 'string' && value.trim() !== '') {
+    return value;
+  }
+  if (Array.isArray(value)) {
+    const parts = value.map(textOf).filter((part) => part !== undefined);
+    return parts.length > 0 ? parts.join('; ') : undefined;
+  }
+  if (typeof value === 'object' && value !== null) {
+    return messageFromJson(value);
+  }
+  return undefined;
+};
+
+/** Seconds to wait from a Retry-After header: delta-seconds or an HTTP date. */
+export const retryAfterSeconds = (header: string | undefined, now = Date.now()): number | null => {
+  if (header === undefined || header.trim() === '') {
+    return null;
+  }
+  const value = header.trim();
+  if (/^\d+$/.test(value)) {
+    return Number(value);
+  }
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - now) / 1000));
+};
+
+const OUTCOME_BY_STATUS: Partial<Record<number, Outcome>> = { 404: 'missing', 409: 'exists' };
+
+const PHRASES: Partial<Record<number, string>> = {
+  400: 'rejected the request as malformed',
+  404: 'found no such account',
+  409: 'says the account already exists',
+  422: 'rejected a value',
+};
+
+/** Statuses that stop the run without counting against the Zap: the data, not the Zap, is off. */
+const HALTING = new Set([404, 409, 422]);
+
+const isNetworkError = (error: unknown): error is Error & { type?: unknown; code?: unknown } =>
+  error instanceof Error && error.name === 'FetchError';
+
+const send = async (
+  z: ZObject,
+  connection: Connection,
+  routeName: RouteName,
+  options: CallOptions,
+): Promise<ApiResult> => {
+  const { provider, apiKey, baseUrl } = connection;
+  // openApi checked the routes; a route missing here is a bug in an action, not user input.
+  const route = provider.routes[routeName];
+  if (route === undefined) {
+    throw new Error(`${provider.label} has no route "${routeName}"`);
+  }
+  let response: HttpResponse<unknown>;
+  try {
+    response = await z.request<unknown>({
+      url: `${baseUrl}${route.path}`,
+      method: route.method,
+      headers: {
+        ...provider.authHeader(apiKey),
+        Accept: 'application/json',
+        'User-Agent': USER_AGENT,
+        ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+      ...(options.params === undefined ? {} : { params: options.params }),
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      timeout: REQUEST_TIMEOUT_MS,
+      skipThrowForStatus: true,
+    });
+  } catch (error) {
+    throw networkFailure(z, connection, options.replayUnsafe === true, error);
+  }
+
+  const { status } = response;
+  if (status >= 200 && status < 300) {
+    return { ok: true, data: response.data ?? parseLoosely(response.content) };
+  }
+  const message = apiMessage(response, apiKey);
+  const label = provider.label;
+  const tolerated = options.tolerate ?? [];
+  const outcome = OUTCOME_BY_STATUS[status] ?? 'refused';
+
+  if (status === 401 || status === 403) {
+    const hint =
+      provider.id === 'dealai' ? ' Check that the API is enabled in White Label Settings.' : '';
+    throw new z.errors.ExpiredAuthError(
+      `${label} rejected the API key (HTTP ${status}): ${message}.${hint} ${reconnect}`,
+    );
+  }
+  if (status === 429 || (status === 503 && response.getHeader('retry-after') !== undefined)) {
+    const delay = retryAfterSeconds(response.getHeader('retry-after')) ?? DEFAULT_RETRY_SECONDS;
+    const what = status === 429 ? 'is limiting the request rate' : 'is unavailable';
+    throw new z.errors.ThrottledError(
+      `${label} ${what} (HTTP ${status}): ${message}. Zapier will retry in ${delay} seconds.`,
+      delay,
+    );
+  }
+  if (status >= 400 && status < 500 && tolerated.includes(outcome)) {
+    return { ok: false, outcome };
+  }
+  if (status >= 500) {
+    throw new z.errors.Error(
+      `${label} failed on its side (HTTP ${status}): ${message}. Try again later.`,
+      'ApiServerError',
+      status,
+    );
+  }
+  const phrase = PHRASES[status] ?? 'refused the request';
+  const text = `${label} ${phrase} (HTTP ${status}): ${message}`;
+  if (HALTING.has(status)) {
+    throw new z.errors.HaltedError(text);
+  }
+  throw new z.errors.Error(text, 'ApiClientError', status);
+};
+
+/** Deal.ai documents no 200 bodies: keep JSON when it is JSON, else nothing. */
+const parseLoosely = (content: string): unknown => {
+  try {
+    return JSON.parse(content);
+  } catch {
+    return undefined;
+  }
+};
+
+const networkFailure = (
+  z: ZObject,
+  connection: Connection,
+  replayUnsafe: boolean,
+  error: unknown,
+): Error => {
+  if (!isNetworkError(error)) {
+    // Anything else z.request throws is already a Zapier error (or a bug); let it through.
+    return error instanceof Error ? error : new Error(String(error));
+  }
+  const { label } = connection.provider;
+  const host = new URL(connection.baseUrl).host;
+  const timedOut = error.type === 'request-timeout' || error.type === 'body-timeout';
+  const code = typeof error.code === 'string' ? error.code : undefined;
+  const reason = timedOut
+    ? `did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds`
+    : code === 'ECONNREFUSED'
+      ? 'refused the connection'
+      : code === 'ENOTFOUND'
+        ? 'could not be found (no such host)'
+        : `dropped the connection${code === undefined ? '' : ` (${code})`}`;
+  const sentMaybe = timedOut || code === 'ECONNRESET' || code === undefined;
+  if (replayUnsafe && sentMaybe) {
+    return new z.errors.HaltedError(
+      `${label} at ${host} ${reason}, so the change may or may not have been applied. Check the account before replaying this step, so that nothing is done twice.`,
+    );
+  }
+  return new z.errors.Error(
+    `${label} at ${host} ${reason}. Check the connection's Base URL, or try again later.`,
+    'ApiUnreachable',
+  );
+};

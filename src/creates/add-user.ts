@@ -1,0 +1,215 @@
+import { defineCreate, defineInputFields } from 'zapier-platform-core';
+import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
+
+import { openApi } from '../client';
+import { emailField, invalid, readCredits, readEmail, readFlag, readText } from '../fields';
+import { readNewAccount, textAt } from '../records';
+
+export const ADD_USER = 'add_user';
+const LABEL = 'Add User';
+
+const inputFields = defineInputFields([
+  {
+    key: 'firstName',
+    label: 'First Name',
+    type: 'string',
+    required: false,
+    helpText:
+      "The user's first name. Required by Deal.ai White Label; leave empty for the Administration API, which stores no names.",
+  },
+  {
+    key: 'lastName',
+    label: 'Last Name',
+    type: 'string',
+    required: false,
+    helpText: "The user's last name (Deal.ai White Label only).",
+  },
+  emailField,
+  {
+    key: 'password',
+    label: 'Password',
+    type: 'password',
+    required: false,
+    helpText:
+      'A password for the new user (Deal.ai White Label only). Leave empty and Deal.ai generates a random one; pair that with Send Invite Email.',
+  },
+  {
+    key: 'sendInviteEmail',
+    label: 'Send Invite Email',
+    type: 'boolean',
+    required: false,
+    default: 'false',
+    helpText:
+      'Whether Deal.ai emails the new user an invitation to your white-label site (Deal.ai White Label only).',
+  },
+  {
+    key: 'role',
+    label: 'Role',
+    type: 'string',
+    required: false,
+    helpText:
+      'A role exactly as named in your White Label Settings, such as "Premium Plan" (Deal.ai White Label only). Leave empty for the Default Role.',
+  },
+  {
+    key: 'credits',
+    label: 'Starting Credits',
+    type: 'integer',
+    required: false,
+    helpText:
+      'API credits to preload the new account with, a whole number of 0 or more (Administration API only). Leave empty for none.',
+  },
+]);
+
+type Input = InferInputData<typeof inputFields>;
+
+export interface AddedUser {
+  provider: string;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  role: string | null;
+  inviteSent: boolean;
+  credits: number | null;
+  token: string | null;
+}
+
+const addOnDealai = async (
+  z: ZObject,
+  bundle: Bundle<Input>,
+  api: ReturnType<typeof openApi>,
+  email: string,
+): Promise<AddedUser> => {
+  const { inputData } = bundle;
+  if (readCredits(z, inputData.credits, 'Starting Credits', 0) !== undefined) {
+    throw invalid(
+      z,
+      'Starting Credits',
+      'only the Administration API stores credits; leave it empty on a Deal.ai White Label connection.',
+    );
+  }
+  const firstName = readText(inputData.firstName);
+  if (firstName === undefined) {
+    throw invalid(z, 'First Name', 'is empty, and Deal.ai White Label requires it.');
+  }
+  const lastName = readText(inputData.lastName);
+  const role = readText(inputData.role);
+  const inviteSent = readFlag(z, inputData.sendInviteEmail, 'Send Invite Email');
+  // A password is sent as typed (spaces may be part of it), but one that is only spaces is none.
+  const password =
+    typeof inputData.password === 'string' && inputData.password.trim() !== ''
+      ? inputData.password
+      : undefined;
+
+  const result = await api.call('addUser', {
+    body: {
+      firstName,
+      ...(lastName === undefined ? {} : { lastName }),
+      email,
+      ...(password === undefined ? {} : { password }),
+      sendInviteEmail: inviteSent ? 'yes' : 'no',
+      ...(role === undefined ? {} : { role }),
+    },
+  });
+  const answer = result.ok ? result.data : undefined;
+  return {
+    provider: api.connection.provider.id,
+    email: textAt(answer, 'email') ?? email,
+    firstName: textAt(answer, 'firstName') ?? firstName,
+    lastName: textAt(answer, 'lastName') ?? lastName ?? null,
+    role: textAt(answer, 'role') ?? role ?? null,
+    inviteSent,
+    credits: null,
+    token: null,
+  };
+};
+
+const DEALAI_ONLY = [
+  ['firstName', 'First Name'],
+  ['lastName', 'Last Name'],
+  ['password', 'Password'],
+  ['role', 'Role'],
+] as const;
+
+const addOnAdmin = async (
+  z: ZObject,
+  bundle: Bundle<Input>,
+  api: ReturnType<typeof openApi>,
+  email: string,
+): Promise<AddedUser> => {
+  const { inputData } = bundle;
+  const providerLabel = api.connection.provider.label;
+  // Dropping a role or a password without a word would leave the user believing it was set.
+  for (const [key, label] of DEALAI_ONLY) {
+    if (readText(inputData[key]) !== undefined) {
+      throw invalid(
+        z,
+        label,
+        `is not stored by the ${providerLabel}; leave it empty on this connection.`,
+      );
+    }
+  }
+  if (readFlag(z, inputData.sendInviteEmail, 'Send Invite Email')) {
+    throw invalid(
+      z,
+      'Send Invite Email',
+      `the ${providerLabel} sends no invitations; set it to no.`,
+    );
+  }
+  const credits = readCredits(z, inputData.credits, 'Starting Credits', 0);
+  const result = await api.call('addUser', {
+    body: { email, ...(credits === undefined ? {} : { credits }) },
+  });
+  const account = readNewAccount(z, result.ok ? result.data : undefined);
+  return {
+    provider: api.connection.provider.id,
+    email: account.email,
+    firstName: null,
+    lastName: null,
+    role: null,
+    inviteSent: false,
+    credits: account.credits,
+    token: account.token,
+  };
+};
+
+const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<AddedUser> => {
+  const api = openApi(z, bundle, LABEL, ['addUser']);
+  const email = readEmail(z, bundle.inputData.email);
+  return api.connection.provider.id === 'dealai'
+    ? addOnDealai(z, bundle, api, email)
+    : addOnAdmin(z, bundle, api, email);
+};
+
+export default defineCreate({
+  key: ADD_USER,
+  noun: 'User',
+  display: {
+    label: LABEL,
+    description:
+      'Creates a user on your white-label site: with a role and an invitation, or with starting credits, depending on the API the connection uses.',
+  },
+  operation: {
+    inputFields,
+    perform,
+    sample: {
+      provider: 'admin',
+      email: 'jane.doe@example.com',
+      firstName: null,
+      lastName: null,
+      role: null,
+      inviteSent: false,
+      credits: 1000,
+      token: 'a1-0dF6qKHYD7SNU5kAtjOmwHpH3iFgpylA',
+    },
+    outputFields: [
+      { key: 'email', label: 'Email', type: 'string', primary: true },
+      { key: 'provider', label: 'Provider', type: 'string' },
+      { key: 'firstName', label: 'First Name', type: 'string' },
+      { key: 'lastName', label: 'Last Name', type: 'string' },
+      { key: 'role', label: 'Role', type: 'string' },
+      { key: 'inviteSent', label: 'Invite Sent', type: 'boolean' },
+      { key: 'credits', label: 'Credits', type: 'integer' },
+      { key: 'token', label: 'Account API Token', type: 'string' },
+    ],
+  },
+});

@@ -1,0 +1,90 @@
+import { defineCreate, defineInputFields } from 'zapier-platform-core';
+import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
+
+import { openApi } from '../client';
+import { emailField, invalid, readEmail, readFlag, readText } from '../fields';
+import { textAt } from '../records';
+
+export const CHANGE_ROLE = 'change_role';
+const LABEL = 'Change Role';
+
+const inputFields = defineInputFields([
+  emailField,
+  {
+    key: 'role',
+    label: 'Role',
+    type: 'string',
+    required: false,
+    helpText:
+      'The new role, exactly as named in your White Label Settings, such as "Premium Plan". When it is empty the step stops, unless Clear Role When Empty is yes.',
+  },
+  {
+    key: 'clearRole',
+    label: 'Clear Role When Empty',
+    type: 'boolean',
+    required: false,
+    default: 'false',
+    helpText:
+      "Yes: when Role is empty, remove the user's role so they fall back to the Default Role (for a cancelled plan). No: an empty Role stops the step, so a mapped field that arrives empty never strips someone's plan.",
+  },
+]);
+
+type Input = InferInputData<typeof inputFields>;
+
+export interface ChangedRole {
+  provider: string;
+  email: string;
+  role: string | null;
+  roleCleared: boolean;
+}
+
+const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ChangedRole> => {
+  const api = openApi(z, bundle, LABEL, ['changeRole']);
+  const email = readEmail(z, bundle.inputData.email);
+  const role = readText(bundle.inputData.role);
+  const clearWhenEmpty = readFlag(z, bundle.inputData.clearRole, 'Clear Role When Empty');
+  if (role === undefined && !clearWhenEmpty) {
+    throw invalid(
+      z,
+      'Role',
+      'is empty, so the role was left as it is. To remove the role, set Clear Role When Empty to yes.',
+    );
+  }
+  // Deal.ai removes the role when `role` is missing; we never send it empty.
+  const result = await api.call('changeRole', {
+    body: { email, ...(role === undefined ? {} : { role }) },
+  });
+  const answer = result.ok ? result.data : undefined;
+  return {
+    provider: api.connection.provider.id,
+    email: textAt(answer, 'email') ?? email,
+    role: role === undefined ? null : (textAt(answer, 'role') ?? role),
+    roleCleared: role === undefined,
+  };
+};
+
+export default defineCreate({
+  key: CHANGE_ROLE,
+  noun: 'Role',
+  display: {
+    label: LABEL,
+    description:
+      "Updates a user's role on your white-label site, or removes it so that the user falls back to the Default Role.",
+  },
+  operation: {
+    inputFields,
+    perform,
+    sample: {
+      provider: 'dealai',
+      email: 'jane.doe@example.com',
+      role: 'Premium Plan',
+      roleCleared: false,
+    },
+    outputFields: [
+      { key: 'email', label: 'Email', type: 'string', primary: true },
+      { key: 'provider', label: 'Provider', type: 'string' },
+      { key: 'role', label: 'Role', type: 'string' },
+      { key: 'roleCleared', label: 'Role Cleared', type: 'boolean' },
+    ],
+  },
+});

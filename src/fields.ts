@@ -1,0 +1,126 @@
+/**
+ * Input fields that several actions share, and the checks that turn what Zapier hands us into
+ * values the API accepts. Mapped fields arrive as strings whatever their declared type, often
+ * empty or padded, so every check accepts `unknown` and either returns a clean value or throws a
+ * HaltedError that names the field, before any request is sent.
+ */
+import { defineInputField } from 'zapier-platform-core';
+import type { ZObject } from 'zapier-platform-core';
+
+/** The admin API's limit, counted in characters "regardless of character encoding". */
+export const MAX_EMAIL_CHARS = 255;
+
+/** Credits are stored as 32-bit integers by APIs of this kind; anything larger is a typo. */
+export const MAX_CREDITS = 2_147_483_647;
+
+export const emailField = defineInputField({
+  key: 'email',
+  label: 'Email',
+  type: 'string',
+  required: true,
+  helpText:
+    "The user's email address, which identifies the account. Spaces around it are removed; upper and lower case are the same account.",
+});
+
+/** Characters as the admin API counts them: Unicode code points, not UTF-16 units or bytes. */
+export const characters = (text: string): string[] => Array.from(text);
+
+export const invalid = (z: ZObject, label: string, reason: string): Error =>
+  new z.errors.HaltedError(`${label}: ${reason}`);
+
+const show = (value: string): string => {
+  const chars = characters(value);
+  return JSON.stringify(chars.length > 40 ? `${chars.slice(0, 40).join('')}…` : value);
+};
+
+/** Text as the user meant it: trimmed, and `undefined` when nothing is left. */
+export const readText = (value: unknown): string | undefined => {
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    return String(value);
+  }
+  if (typeof value !== 'string') {
+    return undefined;
+  }
+  const text = value.trim();
+  return text === '' ? undefined : text;
+};
+
+export const readEmail = (z: ZObject, value: unknown, label = 'Email'): string => {
+  if (value !== undefined && value !== null && typeof value !== 'string') {
+    throw invalid(z, label, `expected an email address, got ${typeof value}.`);
+  }
+  const email = readText(value);
+  if (email === undefined) {
+    throw invalid(z, label, 'is empty. Map a field that always holds an email address.');
+  }
+  const chars = characters(email).length;
+  if (chars > MAX_EMAIL_CHARS) {
+    throw invalid(z, label, `is ${chars} characters long; the limit is ${MAX_EMAIL_CHARS}.`);
+  }
+  if (/\s/u.test(email)) {
+    throw invalid(z, label, `${show(email)} contains spaces; an email address has none.`);
+  }
+  const parts = email.split('@');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+    throw invalid(
+      z,
+      label,
+      `${show(email)} is not an email address: it needs one "@" between a name and a domain.`,
+    );
+  }
+  return email;
+};
+
+/** A whole number of credits from a number or a numeric string ("100"), within bounds. */
+export const readCredits = (
+  z: ZObject,
+  value: unknown,
+  label: string,
+  min: number,
+): number | undefined => {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    return undefined;
+  }
+  const number =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^[+-]?\d+(\.0+)?$/.test(value.trim())
+        ? Number(value.trim())
+        : Number.NaN;
+  if (!Number.isInteger(number) || number < min || number > MAX_CREDITS) {
+    const shown =
+      typeof value === 'string'
+        ? show(value)
+        : typeof value === 'number'
+          ? String(value)
+          : typeof value;
+    throw invalid(
+      z,
+      label,
+      `${shown} is not a whole number from ${min} to ${MAX_CREDITS.toLocaleString('en-US')}.`,
+    );
+  }
+  return number;
+};
+
+const TRUE_WORDS = new Set(['true', 'yes', 'y', '1', 'on']);
+const FALSE_WORDS = new Set(['false', 'no', 'n', '0', 'off', '']);
+
+/** A yes/no field: Zapier sends booleans, or strings such as "true" or "no" from mapped fields. */
+export const readFlag = (z: ZObject, value: unknown, label: string): boolean => {
+  if (value === undefined || value === null) {
+    return false;
+  }
+  if (typeof value === 'boolean') {
+    return value;
+  }
+  const word = typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+  const normalized = word?.trim().toLowerCase();
+  if (normalized !== undefined && TRUE_WORDS.has(normalized)) {
+    return true;
+  }
+  if (normalized !== undefined && FALSE_WORDS.has(normalized)) {
+    return false;
+  }
+  throw invalid(z, label, `${show(word ?? typeof value)} is not yes or no (true or false).`);
+};

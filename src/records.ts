@@ -1,0 +1,74 @@
+/**
+ * What the APIs answer, read defensively. The admin API documents its account records
+ * ({email, credits}); an answer that does not match is reported rather than passed on half-empty.
+ * Deal.ai documents no 200 bodies at all, so only what is there is taken.
+ */
+import type { ZObject } from 'zapier-platform-core';
+
+import { PROVIDERS } from './providers';
+
+export interface Account {
+  email: string;
+  credits: number;
+}
+
+export interface NewAccount extends Account {
+  token: string;
+}
+
+const isAccount = (value: unknown): value is Account =>
+  typeof value === 'object' &&
+  value !== null &&
+  'email' in value &&
+  typeof value.email === 'string' &&
+  'credits' in value &&
+  typeof value.credits === 'number' &&
+  Number.isFinite(value.credits);
+
+const unexpected = (z: ZObject, expected: string): Error =>
+  new z.errors.Error(
+    `The ${PROVIDERS.admin.label} answered without ${expected}, which its documentation promises. Check the connection's Base URL.`,
+    'UnexpectedResponse',
+  );
+
+export const readAccount = (z: ZObject, data: unknown): Account => {
+  if (!isAccount(data)) {
+    throw unexpected(z, 'the account (email and credits)');
+  }
+  return { email: data.email, credits: data.credits };
+};
+
+export const readNewAccount = (z: ZObject, data: unknown): NewAccount => {
+  const account = readAccount(z, data);
+  const token =
+    typeof data === 'object' && data !== null && 'token' in data ? data.token : undefined;
+  if (typeof token !== 'string' || token === '') {
+    throw unexpected(z, "the new account's token");
+  }
+  return { ...account, token };
+};
+
+export const readAccounts = (z: ZObject, data: unknown): Account[] => {
+  if (!Array.isArray(data) || !data.every(isAccount)) {
+    throw unexpected(z, 'a list of accounts (email and credits)');
+  }
+  return data.map(({ email, credits }) => ({ email, credits }));
+};
+
+/** Emails are case-insensitive on the admin API; find the one account that is `email`. */
+export const findAccount = (accounts: readonly Account[], email: string): Account | undefined => {
+  const wanted = email.toLowerCase();
+  return accounts.find((account) => account.email.toLowerCase() === wanted);
+};
+
+/**
+ * A text field from an answer whose shape is not documented (Deal.ai's 200 bodies): the value
+ * when the body is an object holding a non-empty string there, else `undefined`.
+ */
+export const textAt = (data: unknown, key: string): string | undefined => {
+  if (typeof data !== 'object' || data === null || !(key in data)) {
+    return undefined;
+  }
+  const value: unknown = Reflect.get(data, key);
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+};

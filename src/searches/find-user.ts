@@ -1,0 +1,43 @@
+import { defineInputFields, defineSearch } from 'zapier-platform-core';
+import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
+
+import { openApi } from '../client';
+import { emailField, readEmail } from '../fields';
+import { findAccount, readAccounts } from '../records';
+import type { Account } from '../records';
+
+export const FIND_USER = 'find_user';
+const LABEL = 'Find User';
+
+const inputFields = defineInputFields([
+  { ...emailField, helpText: 'The email address to look for. Upper and lower case do not matter.' },
+]);
+
+type Input = InferInputData<typeof inputFields>;
+
+const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<Account[]> => {
+  const api = openApi(z, bundle, LABEL, ['findUsers']);
+  const email = readEmail(z, bundle.inputData.email);
+  const result = await api.call('findUsers', { params: { email } });
+  const account = findAccount(readAccounts(z, result.ok ? result.data : undefined), email);
+  // A miss is an answer, not an error: Zapier then runs the "add" half of Find or Add User.
+  return account === undefined ? [] : [account];
+};
+
+export default defineSearch({
+  key: FIND_USER,
+  noun: 'User',
+  display: {
+    label: LABEL,
+    description: "Finds a user's account by email address, with its remaining API credits.",
+  },
+  operation: {
+    inputFields,
+    perform,
+    sample: { email: 'jane.doe@example.com', credits: 1000 },
+    outputFields: [
+      { key: 'email', label: 'Email', type: 'string', primary: true },
+      { key: 'credits', label: 'Credits', type: 'integer' },
+    ],
+  },
+});
