@@ -1,0 +1,186 @@
+import App from '../../index';
+import {
+  admin,
+  adminAuth,
+  dealai,
+  dealaiAuth,
+  failure,
+  messageOf,
+  run,
+  unmatched,
+} from '../helpers';
+
+const addUser = App.creates.add_user;
+
+describe('Add User on Deal.ai', () => {
+  it('sends the profile with the invite as "yes" and merges the answer over what was sent', async () => {
+    dealai()
+      .post('/users', {
+        firstName: 'Jane',
+        lastName: 'Doe',
+        email: 'Jane.Doe@Example.com',
+        password: 'correct horse',
+        sendInviteEmail: 'yes',
+        role: 'Premium Plan',
+      })
+      .reply(200, { message: 'User added', email: 'jane.doe@example.com' });
+
+    const result = await run(addUser, dealaiAuth, {
+      firstName: ' Jane ',
+      lastName: 'Doe',
+      email: '  Jane.Doe@Example.com ',
+      password: 'correct horse',
+      sendInviteEmail: true,
+      role: 'Premium Plan',
+    });
+
+    expect(result).toEqual({
+      provider: 'dealai',
+      email: 'jane.doe@example.com',
+      firstName: 'Jane',
+      lastName: 'Doe',
+      role: 'Premium Plan',
+      inviteSent: true,
+      credits: null,
+      token: null,
+    });
+  });
+
+  it('leaves empty optional fields out of the body and sends the invite as "no"', async () => {
+    dealai()
+      .post('/users', { firstName: 'Jane', email: 'jane@example.com', sendInviteEmail: 'no' })
+      .reply(200, '');
+
+    const result = await run(addUser, dealaiAuth, {
+      firstName: 'Jane',
+      lastName: '  ',
+      email: 'jane@example.com',
+      password: '   ',
+      sendInviteEmail: 'false',
+      role: '',
+      credits: '',
+    });
+
+    expect(result).toEqual({
+      provider: 'dealai',
+      email: 'jane@example.com',
+      firstName: 'Jane',
+      lastName: null,
+      role: null,
+      inviteSent: false,
+      credits: null,
+      token: null,
+    });
+  });
+
+  it('never returns the password, even when the API echoes it', async () => {
+    dealai()
+      .post('/users')
+      .reply(200, { email: 'jane@example.com', password: 'hunter22', firstName: 'Jane' });
+
+    const result = await run(addUser, dealaiAuth, {
+      firstName: 'Jane',
+      email: 'jane@example.com',
+      password: 'hunter22',
+    });
+
+    expect(JSON.stringify(result)).not.toContain('hunter22');
+  });
+
+  it('stops before any request when First Name is empty', async () => {
+    const error = await failure(run(addUser, dealaiAuth, { firstName: ' ', email: 'a@b.co' }));
+
+    expect(error.name).toBe('HaltedError');
+    expect(messageOf(error)).toBe('First Name: is empty, and Deal.ai White Label requires it.');
+    expect(unmatched).toEqual([]);
+  });
+
+  it('refuses Starting Credits, which Deal.ai cannot store', async () => {
+    const error = await failure(
+      run(addUser, dealaiAuth, { firstName: 'Jane', email: 'a@b.co', credits: 10 }),
+    );
+
+    expect(error.name).toBe('HaltedError');
+    expect(messageOf(error)).toMatch(
+      /^Starting Credits: only the Administration API stores credits/,
+    );
+  });
+
+  it("reports an existing user in the API's own words and halts", async () => {
+    dealai().post('/users').reply(409, { error: 'User already exists' });
+
+    const error = await failure(run(addUser, dealaiAuth, { firstName: 'Jane', email: 'a@b.co' }));
+
+    expect(error.name).toBe('HaltedError');
+    expect(messageOf(error)).toBe(
+      'Deal.ai White Label says the account already exists (HTTP 409): User already exists',
+    );
+  });
+});
+
+describe('Add User on the Administration API', () => {
+  it('creates the account with starting credits and returns its token', async () => {
+    admin()
+      .post('/users', { email: 'Jane@Example.com', credits: 1000 })
+      .reply(201, { email: 'jane@example.com', token: 'a1-newUserToken', credits: 1000 });
+
+    const result = await run(addUser, adminAuth, { email: 'Jane@Example.com', credits: '1000' });
+
+    expect(result).toEqual({
+      provider: 'admin',
+      email: 'jane@example.com',
+      firstName: null,
+      lastName: null,
+      role: null,
+      inviteSent: false,
+      credits: 1000,
+      token: 'a1-newUserToken',
+    });
+  });
+
+  it('sends only the email when no credits are given', async () => {
+    admin()
+      .post('/users', { email: 'jane@example.com' })
+      .reply(201, { email: 'jane@example.com', token: 't', credits: 0 });
+
+    const result = await run(addUser, adminAuth, { email: 'jane@example.com', credits: null });
+
+    expect(result).toMatchObject({ email: 'jane@example.com', credits: 0, token: 't' });
+  });
+
+  it.each([
+    ['firstName', 'First Name', 'Jane'],
+    ['lastName', 'Last Name', 'Doe'],
+    ['password', 'Password', 'secret'],
+    ['role', 'Role', 'Premium Plan'],
+  ])('refuses %s, which the Administration API does not store', async (key, label, value) => {
+    const error = await failure(run(addUser, adminAuth, { email: 'a@b.co', [key]: value }));
+
+    expect(error.name).toBe('HaltedError');
+    expect(messageOf(error)).toBe(
+      `${label}: is not stored by the Administration API; leave it empty on this connection.`,
+    );
+    expect(unmatched).toEqual([]);
+  });
+
+  it('refuses an invitation it cannot send', async () => {
+    const error = await failure(
+      run(addUser, adminAuth, { email: 'a@b.co', sendInviteEmail: 'yes' }),
+    );
+
+    expect(messageOf(error)).toBe(
+      'Send Invite Email: the Administration API sends no invitations; set it to no.',
+    );
+  });
+
+  it('reports a 201 without a token instead of returning half an account', async () => {
+    admin().post('/users').reply(201, { email: 'a@b.co', credits: 0 });
+
+    const error = await failure(run(addUser, adminAuth, { email: 'a@b.co' }));
+
+    expect(error.name).toBe('AppError');
+    expect(messageOf(error)).toBe(
+      "The Administration API answered without the new account's token, which its documentation promises. Check the connection's Base URL.",
+    );
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * What every unit test needs: the app under Zapier's own tester, a connection per provider, nock
+ * scopes that only answer requests carrying the right key, and a record of requests nock refused,
+ * so a test can prove that nothing was sent.
+ */
+import nock from 'nock';
+import zapier from 'zapier-platform-core';
+import type { Bundle, ZObject } from 'zapier-platform-core';
+
+import App from '../index';
+
+export const appTester = zapier.createAppTester(App);
+
+export const DEALAI_KEY = 'dk_live_TEST-7f3a9c21e4b8';
+export const ADMIN_KEY = 'a1-TESTtokenQm9vZ2xlQWRtaW4x';
+
+export const DEALAI_ORIGIN = 'https://api.marketing.deal.ai';
+export const DEALAI_PATH = '/api/2024-01/whitelabel';
+export const ADMIN_ORIGIN = 'https://api.agentfirst.dev';
+
+export const dealaiAuth = { provider: 'dealai', apiKey: DEALAI_KEY };
+export const adminAuth = { provider: 'admin', apiKey: ADMIN_KEY };
+
+/** Answers only requests that carry Deal.ai's key header, JSON content type and our User-Agent. */
+export const dealai = (): nock.Scope =>
+  nock(`${DEALAI_ORIGIN}${DEALAI_PATH}`, {
+    reqheaders: {
+      'deal-ai-api-key': DEALAI_KEY,
+      'user-agent': /^zapier-whitelabel-users\/\d+\.\d+\.\d+$/,
+    },
+    badheaders: ['authorization'],
+  });
+
+/** Answers only requests that carry the admin API's bearer token. */
+export const admin = (): nock.Scope =>
+  nock(ADMIN_ORIGIN, {
+    reqheaders: {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      'user-agent': /^zapier-whitelabel-users\/\d+\.\d+\.\d+$/,
+    },
+    badheaders: ['deal-ai-api-key'],
+  });
+
+type Perform = (z: ZObject, bundle: Bundle) => unknown;
+
+/** An action's perform function, as the app definition holds it. */
+export const performOf = (action: { operation: { perform?: unknown } }): Perform => {
+  const { perform } = action.operation;
+  if (typeof perform !== 'function') {
+    throw new Error('expected a perform function');
+  }
+  return (z, bundle) => {
+    const result: unknown = Reflect.apply(perform, undefined, [z, bundle]);
+    return result;
+  };
+};
+
+/** Runs an action through Zapier's app tester, as the platform would. */
+export const run = (
+  action: { operation: { perform?: unknown } },
+  authData: Record<string, string>,
+  inputData: Record<string, unknown>,
+): Promise<unknown> => appTester(performOf(action), { authData, inputData });
+
+/** Requests that reached nock without a matching interceptor: the ones that should not exist. */
+export const unmatched: string[] = [];
+nock.emitter.on('no match', (req: { method?: string; path?: string }) => {
+  unmatched.push(`${req.method ?? '?'} ${req.path ?? '?'}`);
+});
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export const failure = async (promise: Promise<unknown>): Promise<Error> => {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) {
+      return error;
+    }
+    throw new Error(`rejected with a non-Error: ${String(error)}`);
+  }
+  throw new Error('expected the promise to reject, but it resolved');
+};
+
+/**
+ * The user-facing message of a Zapier error: AppError and ThrottledError wrap theirs in JSON; the
+ * others get the platform's "What happened" context (with the input data) appended.
+ */
+export const messageOf = (error: Error): string => {
+  try {
+    const parsed: unknown = JSON.parse(error.message);
+    if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) {
+      return String(parsed.message);
+    }
+  } catch {
+    // a plain message
+  }
+  return error.message.split('\nWhat happened:')[0] ?? '';
+};
+
+beforeAll(() => {
+  nock.disableNetConnect();
+});
+
+beforeEach(() => {
+  unmatched.length = 0;
+});
+
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  expect(pending).toEqual([]);
+});
