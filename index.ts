@@ -1,16 +1,17 @@
-import zapier, { defineApp } from 'zapier-platform-core';
+// Named imports only: default imports make tsc emit interop helpers into every module.
+import { defineApp, version as platformVersion } from 'zapier-platform-core';
 
-import packageJson from './package.json';
-import authentication from './src/authentication';
-import addUser from './src/creates/add-user';
-import changeRole from './src/creates/change-role';
-import provisionCredits from './src/creates/provision-credits';
-import removeUser from './src/creates/remove-user';
-import findUser from './src/searches/find-user';
+import { version } from './package.json';
+import { authentication } from './src/authentication';
+import { addUser } from './src/creates/add-user';
+import { changeRole } from './src/creates/change-role';
+import { provisionCredits } from './src/creates/provision-credits';
+import { removeUser } from './src/creates/remove-user';
+import { findUser } from './src/searches/find-user';
 
 export default defineApp({
-  version: packageJson.version,
-  platformVersion: zapier.version,
+  version,
+  platformVersion,
   authentication,
   // The request helper (src/client.ts) reads every status itself, 429 included, so that the
   // user sees the API's own words and the Retry-After it asked for.

@@ -29,11 +29,10 @@ const test = async (z: ZObject, bundle: Bundle): Promise<ConnectionCheck> => {
   const { provider, baseUrl } = api.connection;
   const host = new URL(baseUrl).host;
   if (provider.id === 'admin') {
-    const result = await api.call('keyCheck');
-    const email = result.ok ? readOwnEmail(result.data) : null;
+    const email = readOwnEmail(await api.call('keyCheck'));
     return { provider: provider.id, host, email, label: email ?? `${provider.label} (${host})` };
   }
-  await api.call('keyCheck', { body: {}, tolerate: ['missing', 'exists', 'refused'] });
+  await api.attempt('keyCheck', { body: {}, tolerate: ['missing', 'exists', 'refused'] });
   return { provider: provider.id, host, email: null, label: `${provider.label} (${host})` };
 };
 
@@ -42,7 +41,7 @@ const where = [
   `**${PROVIDERS.admin.label}**: the API token of your administration account, from your [Agent First account](https://agentfirst.dev).`,
 ].join(' ');
 
-export default {
+export const authentication = {
   type: 'custom',
   fields: [
     {

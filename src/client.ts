@@ -5,7 +5,7 @@
  */
 import type { Bundle, HttpResponse, ZObject } from 'zapier-platform-core';
 
-import packageJson from '../package.json';
+import { version } from '../package.json';
 import { characters } from './fields';
 import { PROVIDERS, isProviderId, providersWith } from './providers';
 import type { Provider, RouteName } from './providers';
@@ -16,7 +16,7 @@ export const REQUEST_TIMEOUT_MS = 12_000;
 /** When a 429 or 503 carries no usable Retry-After, ask Zapier to wait this long. */
 export const DEFAULT_RETRY_SECONDS = 60;
 
-const USER_AGENT = `zapier-whitelabel-users/${packageJson.version}`;
+const USER_AGENT = `zapier-whitelabel-users/${version}`;
 const MAX_MESSAGE_CHARS = 300;
 
 export interface Connection {
@@ -37,7 +37,6 @@ export type ApiResult = { ok: true; data: unknown } | { ok: false; outcome: Outc
 export interface CallOptions {
   body?: Record<string, string | number>;
   params?: Record<string, string>;
-  tolerate?: readonly Outcome[];
   /**
    * Sending this request twice would do something twice (grant credits twice). When it times out
    * or the connection drops, the API may already have applied it, so the run stops (HaltedError)
@@ -48,7 +47,13 @@ export interface CallOptions {
 
 export interface Api {
   connection: Connection;
-  call: (route: RouteName, options?: CallOptions) => Promise<ApiResult>;
+  /** Sends the request and returns the answer's JSON (undefined when there is none); any failure throws. */
+  call: (route: RouteName, options?: CallOptions) => Promise<unknown>;
+  /** Like call, but the failures named in `tolerate` come back as an outcome instead of an error. */
+  attempt: (
+    route: RouteName,
+    options: CallOptions & { tolerate: readonly Outcome[] },
+  ) => Promise<ApiResult>;
 }
 
 const isLoopbackHost = (hostname: string): boolean =>
@@ -128,13 +133,28 @@ export const openApi = (
   const connection = readConnection(z, bundle);
   const missing = routes.filter((route) => connection.provider.routes[route] === undefined);
   if (missing.length > 0) {
-    const supporting = providersWith(routes).map((provider) => provider.label);
+    const supporting = joinList(providersWith(routes).map((provider) => provider.label));
+    const article = /^[AEIOU]/.test(supporting) ? 'an' : 'a';
     throw new z.errors.Error(
-      `${actionLabel} works only with a ${joinList(supporting)} connection; this connection uses the ${connection.provider.label}. Choose a connection of that kind for this step.`,
+      `${actionLabel} works only with ${article} ${supporting} connection; this connection uses the ${connection.provider.label}. Choose a connection of that kind for this step.`,
       'UnsupportedByProvider',
     );
   }
-  return { connection, call: (route, options) => send(z, connection, route, options ?? {}) };
+  return {
+    connection,
+    call: async (route, options = {}) => {
+      const response = await transport(z, connection, route, options);
+      return succeeded(response) ? response.data : raise(z, connection, response);
+    },
+    attempt: async (route, options) => {
+      const response = await transport(z, connection, route, options);
+      if (succeeded(response)) {
+        return { ok: true, data: response.data };
+      }
+      const outcome = toleratedOutcome(response.status, options.tolerate);
+      return outcome === undefined ? raise(z, connection, response) : { ok: false, outcome };
+    },
+  };
 };
 
 /** The API's own words from an error body: JSON or plain text, or the title of an HTML page. */
@@ -189,8 +209,11 @@ const textOf = (value: unknown): string | undefined => {
 };
 
 /** Seconds to wait from a Retry-After header: delta-seconds or an HTTP date. */
-export const retryAfterSeconds = (header: string | undefined, now = Date.now()): number | null => {
-  if (header === undefined || header.trim() === '') {
+export const retryAfterSeconds = (
+  header: string | null | undefined,
+  now = Date.now(),
+): number | null => {
+  if (header === undefined || header === null || header.trim() === '') {
     return null;
   }
   const value = header.trim();
@@ -200,6 +223,9 @@ export const retryAfterSeconds = (header: string | undefined, now = Date.now()):
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - now) / 1000));
 };
+
+/** Ends a quoted message with one full stop, whatever punctuation it brought. */
+const sentence = (message: string): string => (/[.!?…]$/.test(message) ? message : `${message}.`);
 
 const OUTCOME_BY_STATUS: Partial<Record<number, Outcome>> = { 404: 'missing', 409: 'exists' };
 
@@ -216,21 +242,20 @@ const HALTING = new Set([404, 409, 422]);
 const isNetworkError = (error: unknown): error is Error & { type?: unknown; code?: unknown } =>
   error instanceof Error && error.name === 'FetchError';
 
-const send = async (
+const transport = async (
   z: ZObject,
   connection: Connection,
   routeName: RouteName,
   options: CallOptions,
-): Promise<ApiResult> => {
+): Promise<HttpResponse<unknown>> => {
   const { provider, apiKey, baseUrl } = connection;
-  // openApi checked the routes; a route missing here is a bug in an action, not user input.
   const route = provider.routes[routeName];
   if (route === undefined) {
-    throw new Error(`${provider.label} has no route "${routeName}"`);
+    // openApi() checks the routes an action declares; this is an action using an undeclared one.
+    throw new Error(`${provider.label} has no route "${routeName}"; declare it in openApi()`);
   }
-  let response: HttpResponse<unknown>;
   try {
-    response = await z.request<unknown>({
+    return await z.request<unknown>({
       url: `${baseUrl}${route.path}`,
       method: route.method,
       headers: {
@@ -247,37 +272,47 @@ const send = async (
   } catch (error) {
     throw networkFailure(z, connection, options.replayUnsafe === true, error);
   }
+};
 
-  const { status } = response;
-  if (status >= 200 && status < 300) {
-    return { ok: true, data: response.data ?? parseLoosely(response.content) };
+const succeeded = (response: HttpResponse<unknown>): boolean =>
+  response.status >= 200 && response.status < 300;
+
+/** The outcome an action chose to accept for this failed response, if any. */
+const toleratedOutcome = (status: number, tolerate: readonly Outcome[]): Outcome | undefined => {
+  if (status < 400 || status >= 500 || status === 401 || status === 403 || status === 429) {
+    return undefined;
   }
+  const outcome = OUTCOME_BY_STATUS[status] ?? 'refused';
+  return tolerate.includes(outcome) ? outcome : undefined;
+};
+
+/** Throws the Zapier error that fits a failed response, with the API's own words. */
+const raise = (z: ZObject, connection: Connection, response: HttpResponse<unknown>): never => {
+  const { provider, apiKey } = connection;
+  const { status } = response;
   const message = apiMessage(response, apiKey);
   const label = provider.label;
-  const tolerated = options.tolerate ?? [];
-  const outcome = OUTCOME_BY_STATUS[status] ?? 'refused';
 
   if (status === 401 || status === 403) {
     const hint =
       provider.id === 'dealai' ? ' Check that the API is enabled in White Label Settings.' : '';
     throw new z.errors.ExpiredAuthError(
-      `${label} rejected the API key (HTTP ${status}): ${message}.${hint} ${reconnect}`,
+      `${label} rejected the API key (HTTP ${status}): ${sentence(message)}${hint} ${reconnect}`,
     );
   }
-  if (status === 429 || (status === 503 && response.getHeader('retry-after') !== undefined)) {
-    const delay = retryAfterSeconds(response.getHeader('retry-after')) ?? DEFAULT_RETRY_SECONDS;
+  // getHeader() answers null, not undefined, for a missing header.
+  const retryAfter = retryAfterSeconds(response.getHeader('retry-after'));
+  if (status === 429 || (status === 503 && retryAfter !== null)) {
+    const delay = retryAfter ?? DEFAULT_RETRY_SECONDS;
     const what = status === 429 ? 'is limiting the request rate' : 'is unavailable';
     throw new z.errors.ThrottledError(
-      `${label} ${what} (HTTP ${status}): ${message}. Zapier will retry in ${delay} seconds.`,
+      `${label} ${what} (HTTP ${status}): ${sentence(message)} Zapier will retry in ${delay} seconds.`,
       delay,
     );
   }
-  if (status >= 400 && status < 500 && tolerated.includes(outcome)) {
-    return { ok: false, outcome };
-  }
   if (status >= 500) {
     throw new z.errors.Error(
-      `${label} failed on its side (HTTP ${status}): ${message}. Try again later.`,
+      `${label} failed on its side (HTTP ${status}): ${sentence(message)} Try again later.`,
       'ApiServerError',
       status,
     );
@@ -288,15 +323,6 @@ const send = async (
     throw new z.errors.HaltedError(text);
   }
   throw new z.errors.Error(text, 'ApiClientError', status);
-};
-
-/** Deal.ai documents no 200 bodies: keep JSON when it is JSON, else nothing. */
-const parseLoosely = (content: string): unknown => {
-  try {
-    return JSON.parse(content);
-  } catch {
-    return undefined;
-  }
 };
 
 const networkFailure = (
@@ -317,10 +343,14 @@ const networkFailure = (
     ? `did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds`
     : code === 'ECONNREFUSED'
       ? 'refused the connection'
-      : code === 'ENOTFOUND'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? 'could not be found (no such host)'
         : `dropped the connection${code === undefined ? '' : ` (${code})`}`;
-  const sentMaybe = timedOut || code === 'ECONNRESET' || code === undefined;
+  // Only a refused connection or an unknown host proves the request never reached the API. Any
+  // other drop may come after the API applied it: a 200 cut short mid-body surfaces as
+  // ERR_STREAM_PREMATURE_CLOSE (test/reliability/faults.test.ts), so it must halt, not autoreplay.
+  const neverSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+  const sentMaybe = timedOut || !neverSent;
   if (replayUnsafe && sentMaybe) {
     return new z.errors.HaltedError(
       `${label} at ${host} ${reason}, so the change may or may not have been applied. Check the account before replaying this step, so that nothing is done twice.`,

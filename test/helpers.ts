@@ -43,17 +43,20 @@ export const admin = (): nock.Scope =>
 
 type Perform = (z: ZObject, bundle: Bundle) => unknown;
 
-/** An action's perform function, as the app definition holds it. */
-export const performOf = (action: { operation: { perform?: unknown } }): Perform => {
-  const { perform } = action.operation;
-  if (typeof perform !== 'function') {
-    throw new Error('expected a perform function');
+/** A function from the app definition (a perform, the connection test), callable by the tester. */
+export const callable = (fn: unknown): Perform => {
+  if (typeof fn !== 'function') {
+    throw new Error('expected a function in the app definition');
   }
   return (z, bundle) => {
-    const result: unknown = Reflect.apply(perform, undefined, [z, bundle]);
+    const result: unknown = Reflect.apply(fn, undefined, [z, bundle]);
     return result;
   };
 };
+
+/** An action's perform function, as the app definition holds it. */
+export const performOf = (action: { operation: { perform?: unknown } }): Perform =>
+  callable(action.operation.perform);
 
 /** Runs an action through Zapier's app tester, as the platform would. */
 export const run = (
@@ -98,7 +101,16 @@ export const messageOf = (error: Error): string => {
 };
 
 beforeAll(() => {
+  // Jest gives each test file a fresh nock but shares Node's http module within a worker, so each
+  // file activates its own nock and restores http when done.
+  if (!nock.isActive()) {
+    nock.activate();
+  }
   nock.disableNetConnect();
+});
+
+afterAll(() => {
+  nock.restore();
 });
 
 beforeEach(() => {

@@ -2,6 +2,7 @@ import { defineCreate, defineInputFields } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
+import type { Api } from '../client';
 import { emailField, invalid, readCredits, readEmail, readFlag, readText } from '../fields';
 import { readNewAccount, textAt } from '../records';
 
@@ -76,7 +77,7 @@ export interface AddedUser {
 const addOnDealai = async (
   z: ZObject,
   bundle: Bundle<Input>,
-  api: ReturnType<typeof openApi>,
+  api: Api,
   email: string,
 ): Promise<AddedUser> => {
   const { inputData } = bundle;
@@ -100,7 +101,7 @@ const addOnDealai = async (
       ? inputData.password
       : undefined;
 
-  const result = await api.call('addUser', {
+  const answer = await api.call('addUser', {
     body: {
       firstName,
       ...(lastName === undefined ? {} : { lastName }),
@@ -110,7 +111,6 @@ const addOnDealai = async (
       ...(role === undefined ? {} : { role }),
     },
   });
-  const answer = result.ok ? result.data : undefined;
   return {
     provider: api.connection.provider.id,
     email: textAt(answer, 'email') ?? email,
@@ -133,7 +133,7 @@ const DEALAI_ONLY = [
 const addOnAdmin = async (
   z: ZObject,
   bundle: Bundle<Input>,
-  api: ReturnType<typeof openApi>,
+  api: Api,
   email: string,
 ): Promise<AddedUser> => {
   const { inputData } = bundle;
@@ -156,10 +156,10 @@ const addOnAdmin = async (
     );
   }
   const credits = readCredits(z, inputData.credits, 'Starting Credits', 0);
-  const result = await api.call('addUser', {
+  const answer = await api.call('addUser', {
     body: { email, ...(credits === undefined ? {} : { credits }) },
   });
-  const account = readNewAccount(z, result.ok ? result.data : undefined);
+  const account = readNewAccount(z, answer);
   return {
     provider: api.connection.provider.id,
     email: account.email,
@@ -180,7 +180,7 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<AddedUser> =>
     : addOnAdmin(z, bundle, api, email);
 };
 
-export default defineCreate({
+export const addUser = defineCreate({
   key: ADD_USER,
   noun: 'User',
   display: {

@@ -51,10 +51,9 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ChangedRole> 
     );
   }
   // Deal.ai removes the role when `role` is missing; we never send it empty.
-  const result = await api.call('changeRole', {
+  const answer = await api.call('changeRole', {
     body: { email, ...(role === undefined ? {} : { role }) },
   });
-  const answer = result.ok ? result.data : undefined;
   return {
     provider: api.connection.provider.id,
     email: textAt(answer, 'email') ?? email,
@@ -63,7 +62,7 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ChangedRole> 
   };
 };
 
-export default defineCreate({
+export const changeRole = defineCreate({
   key: CHANGE_ROLE,
   noun: 'Role',
   display: {

@@ -52,7 +52,7 @@ export interface ProvisionedCredits {
 
 /** Creates the account with `credits`; `undefined` when it turns out to exist already. */
 const create = async (z: ZObject, api: Api, email: string, credits: number) => {
-  const result = await api.call('addUser', {
+  const result = await api.attempt('addUser', {
     body: { email, credits },
     tolerate: ['exists'],
     replayUnsafe: true,
@@ -60,16 +60,14 @@ const create = async (z: ZObject, api: Api, email: string, credits: number) => {
   return result.ok ? readNewAccount(z, result.data) : undefined;
 };
 
-const grant = async (
-  z: ZObject,
-  api: Api,
-  email: string,
-  amount: number,
-  tolerateMissing: boolean,
-) => {
-  const result = await api.call('grantCredits', {
+const grant = async (z: ZObject, api: Api, email: string, amount: number) =>
+  readAccount(z, await api.call('grantCredits', { body: { email, amount }, replayUnsafe: true }));
+
+/** Grants to an existing account; `undefined` when there is none. */
+const grantIfPresent = async (z: ZObject, api: Api, email: string, amount: number) => {
+  const result = await api.attempt('grantCredits', {
     body: { email, amount },
-    tolerate: tolerateMissing ? ['missing'] : [],
+    tolerate: ['missing'],
     replayUnsafe: true,
   });
   return result.ok ? readAccount(z, result.data) : undefined;
@@ -80,7 +78,7 @@ const grant = async (
  * made idempotent through this API, so a grant whose answer is lost stops the run (see client).
  */
 const addCredits = async (z: ZObject, api: Api, email: string, credits: number) => {
-  const granted = await grant(z, api, email, credits, true);
+  const granted = await grantIfPresent(z, api, email, credits);
   if (granted !== undefined) {
     return { account: granted, granted: credits, created: false };
   }
@@ -89,8 +87,7 @@ const addCredits = async (z: ZObject, api: Api, email: string, credits: number) 
     return { account: created, granted: credits, created: true };
   }
   // Created by someone else between our two requests: grant to it after all.
-  const account = await grant(z, api, email, credits, false);
-  return { account: account ?? { email, credits }, granted: credits, created: false };
+  return { account: await grant(z, api, email, credits), granted: credits, created: false };
 };
 
 /**
@@ -99,8 +96,8 @@ const addCredits = async (z: ZObject, api: Api, email: string, credits: number) 
  */
 const topUp = async (z: ZObject, api: Api, email: string, target: number) => {
   const lookup = async (): Promise<Account | undefined> => {
-    const result = await api.call('findUsers', { params: { email } });
-    return findAccount(readAccounts(z, result.ok ? result.data : undefined), email);
+    const answer = await api.call('findUsers', { params: { email } });
+    return findAccount(readAccounts(z, answer), email);
   };
   let current = await lookup();
   if (current === undefined) {
@@ -110,15 +107,17 @@ const topUp = async (z: ZObject, api: Api, email: string, target: number) => {
     }
     current = await lookup();
     if (current === undefined) {
-      throw invalid(z, 'Email', 'the account exists and does not exist at once; try again later.');
+      throw new z.errors.Error(
+        `The ${api.connection.provider.label} says ${email} already has an account, yet does not list it. Try again later.`,
+        'InconsistentAnswer',
+      );
     }
   }
   if (current.credits >= target) {
     return { account: current, granted: 0, created: false };
   }
   const amount = target - current.credits;
-  const account = await grant(z, api, email, amount, false);
-  return { account: account ?? current, granted: amount, created: false };
+  return { account: await grant(z, api, email, amount), granted: amount, created: false };
 };
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCredits> => {
@@ -149,7 +148,7 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCr
   };
 };
 
-export default defineCreate({
+export const provisionCredits = defineCreate({
   key: PROVISION_CREDITS,
   noun: 'Credits',
   display: {

@@ -36,7 +36,7 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<RemovedUser> 
   const ignoreMissing = readFlag(z, bundle.inputData.ignoreMissing, 'Succeed If Already Gone');
   const provider = api.connection.provider.id;
 
-  const result = await api.call('removeUser', {
+  const result = await api.attempt('removeUser', {
     body: { email },
     tolerate: ignoreMissing ? ['missing'] : [],
   });
@@ -51,7 +51,7 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<RemovedUser> 
   return { provider, email: textAt(result.data, 'email') ?? email, removed: true, credits: null };
 };
 
-export default defineCreate({
+export const removeUser = defineCreate({
   key: REMOVE_USER,
   noun: 'User',
   display: {

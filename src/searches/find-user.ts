@@ -18,13 +18,13 @@ type Input = InferInputData<typeof inputFields>;
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<Account[]> => {
   const api = openApi(z, bundle, LABEL, ['findUsers']);
   const email = readEmail(z, bundle.inputData.email);
-  const result = await api.call('findUsers', { params: { email } });
-  const account = findAccount(readAccounts(z, result.ok ? result.data : undefined), email);
+  const answer = await api.call('findUsers', { params: { email } });
+  const account = findAccount(readAccounts(z, answer), email);
   // A miss is an answer, not an error: Zapier then runs the "add" half of Find or Add User.
   return account === undefined ? [] : [account];
 };
 
-export default defineSearch({
+export const findUser = defineSearch({
   key: FIND_USER,
   noun: 'User',
   display: {

@@ -1,0 +1,80 @@
+import App from '../../index';
+import { adminAuth, dealai, dealaiAuth, failure, messageOf, run, unmatched } from '../helpers';
+
+const changeRole = App.creates.change_role;
+
+describe('Change Role', () => {
+  it('sets the role and returns the email as the API recorded it', async () => {
+    dealai()
+      .patch('/users/role', { email: 'Jane@Example.com', role: 'Basic Plan' })
+      .reply(200, { email: 'jane@example.com', role: 'Basic Plan' });
+
+    const result = await run(changeRole, dealaiAuth, {
+      email: 'Jane@Example.com',
+      role: ' Basic Plan ',
+    });
+
+    expect(result).toEqual({
+      provider: 'dealai',
+      email: 'jane@example.com',
+      role: 'Basic Plan',
+      roleCleared: false,
+    });
+  });
+
+  it('stops before any request when Role arrives empty and Clear Role When Empty is not set', async () => {
+    const error = await failure(run(changeRole, dealaiAuth, { email: 'a@b.co', role: '   ' }));
+
+    expect(error.name).toBe('HaltedError');
+    expect(messageOf(error)).toBe(
+      'Role: is empty, so the role was left as it is. To remove the role, set Clear Role When Empty to yes.',
+    );
+    expect(unmatched).toEqual([]);
+  });
+
+  it('clears the role only when Clear Role When Empty is set, sending no role at all', async () => {
+    dealai().patch('/users/role', { email: 'a@b.co' }).reply(200, '');
+
+    const result = await run(changeRole, dealaiAuth, { email: 'a@b.co', clearRole: 'true' });
+
+    expect(result).toEqual({ provider: 'dealai', email: 'a@b.co', role: null, roleCleared: true });
+  });
+
+  it('sets a given role even when Clear Role When Empty is set', async () => {
+    dealai().patch('/users/role', { email: 'a@b.co', role: 'Premium Plan' }).reply(200, {});
+
+    const result = await run(changeRole, dealaiAuth, {
+      email: 'a@b.co',
+      role: 'Premium Plan',
+      clearRole: true,
+    });
+
+    expect(result).toEqual({
+      provider: 'dealai',
+      email: 'a@b.co',
+      role: 'Premium Plan',
+      roleCleared: false,
+    });
+  });
+
+  it('halts with the API words when the user does not exist', async () => {
+    dealai().patch('/users/role').reply(404, { message: 'User not found' });
+
+    const error = await failure(run(changeRole, dealaiAuth, { email: 'a@b.co', role: 'X' }));
+
+    expect(error.name).toBe('HaltedError');
+    expect(messageOf(error)).toBe(
+      'Deal.ai White Label found no such account (HTTP 404): User not found',
+    );
+  });
+
+  it('fails before any request on the Administration API, naming the provider that supports it', async () => {
+    const error = await failure(run(changeRole, adminAuth, { email: 'a@b.co', role: 'X' }));
+
+    expect(error.name).toBe('AppError');
+    expect(messageOf(error)).toBe(
+      'Change Role works only with a Deal.ai White Label connection; this connection uses the Administration API. Choose a connection of that kind for this step.',
+    );
+    expect(unmatched).toEqual([]);
+  });
+});

@@ -1,0 +1,123 @@
+import App from '../../index';
+import { admin, adminAuth, dealaiAuth, failure, messageOf, run, unmatched } from '../helpers';
+
+const provision = App.creates.provision_credits;
+const email = 'jane@example.com';
+
+describe('Provision Credits, Add mode', () => {
+  it('grants the credits in one request when the account exists', async () => {
+    admin().patch('/users', { email, amount: 500 }).reply(200, { email, credits: 1500 });
+
+    const result = await run(provision, adminAuth, { email, credits: 500, mode: 'add' });
+
+    expect(result).toEqual({ email, credits: 1500, granted: 500, created: false, mode: 'add' });
+  });
+
+  it('creates a missing account with the credits', async () => {
+    admin().patch('/users', { email, amount: 500 }).reply(404, 'Email is nonexistent');
+    admin()
+      .post('/users', { email, credits: 500 })
+      .reply(201, { email, token: 'a1-new', credits: 500 });
+
+    const result = await run(provision, adminAuth, { email, credits: '500', mode: 'add' });
+
+    expect(result).toEqual({ email, credits: 500, granted: 500, created: true, mode: 'add' });
+  });
+
+  it('grants to an account created by someone else between its two requests', async () => {
+    admin().patch('/users', { email, amount: 5 }).reply(404, 'Email is nonexistent');
+    admin().post('/users', { email, credits: 5 }).reply(409, 'Email already exists');
+    admin().patch('/users', { email, amount: 5 }).reply(200, { email, credits: 7 });
+
+    const result = await run(provision, adminAuth, { email, credits: 5, mode: 'add' });
+
+    expect(result).toEqual({ email, credits: 7, granted: 5, created: false, mode: 'add' });
+  });
+});
+
+describe('Provision Credits, Top Up mode', () => {
+  it('changes nothing when the balance is already high enough', async () => {
+    admin()
+      .get('/users')
+      .query({ email })
+      .reply(200, [{ email, credits: 2000 }]);
+
+    const result = await run(provision, adminAuth, { email, credits: 1000, mode: 'atLeast' });
+
+    expect(result).toEqual({ email, credits: 2000, granted: 0, created: false, mode: 'atLeast' });
+  });
+
+  it('grants only the difference when the balance is lower', async () => {
+    admin()
+      .get('/users')
+      .query({ email })
+      .reply(200, [{ email, credits: 300 }]);
+    admin().patch('/users', { email, amount: 700 }).reply(200, { email, credits: 1000 });
+
+    const result = await run(provision, adminAuth, { email, credits: 1000, mode: 'atLeast' });
+
+    expect(result).toEqual({
+      email,
+      credits: 1000,
+      granted: 700,
+      created: false,
+      mode: 'atLeast',
+    });
+  });
+
+  it('creates a missing account with the target balance', async () => {
+    admin().get('/users').query({ email }).reply(200, []);
+    admin()
+      .post('/users', { email, credits: 1000 })
+      .reply(201, { email, token: 't', credits: 1000 });
+
+    const result = await run(provision, adminAuth, { email, credits: 1000, mode: 'atLeast' });
+
+    expect(result).toEqual({ email, credits: 1000, granted: 1000, created: true, mode: 'atLeast' });
+  });
+
+  it('reads the balance again when the account appears between lookup and create', async () => {
+    admin().get('/users').query({ email }).reply(200, []);
+    admin().post('/users', { email, credits: 100 }).reply(409, 'Email already exists');
+    admin()
+      .get('/users')
+      .query({ email })
+      .reply(200, [{ email, credits: 40 }]);
+    admin().patch('/users', { email, amount: 60 }).reply(200, { email, credits: 100 });
+
+    const result = await run(provision, adminAuth, { email, credits: 100, mode: 'atLeast' });
+
+    expect(result).toEqual({ email, credits: 100, granted: 60, created: false, mode: 'atLeast' });
+  });
+});
+
+describe('Provision Credits input', () => {
+  it.each([
+    [0, 'Credits: 0 is not a whole number from 1 to 2,147,483,647.'],
+    ['-5', 'Credits: "-5" is not a whole number from 1 to 2,147,483,647.'],
+    ['1.5', 'Credits: "1.5" is not a whole number from 1 to 2,147,483,647.'],
+    [undefined, 'Credits: is empty. Map a whole number of 1 or more.'],
+  ])('stops before any request on credits %p', async (credits, message) => {
+    const error = await failure(run(provision, adminAuth, { email, credits, mode: 'add' }));
+
+    expect(error.name).toBe('HaltedError');
+    expect(messageOf(error)).toBe(message);
+    expect(unmatched).toEqual([]);
+  });
+
+  it('stops before any request on an unknown mode', async () => {
+    const error = await failure(run(provision, adminAuth, { email, credits: 5, mode: 'double' }));
+
+    expect(messageOf(error)).toBe('Mode: must be "add" or "atLeast", not "double".');
+  });
+
+  it('fails before any request on Deal.ai, which has no credits', async () => {
+    const error = await failure(run(provision, dealaiAuth, { email, credits: 5, mode: 'add' }));
+
+    expect(error.name).toBe('AppError');
+    expect(messageOf(error)).toBe(
+      'Provision Credits works only with an Administration API connection; this connection uses the Deal.ai White Label. Choose a connection of that kind for this step.',
+    );
+    expect(unmatched).toEqual([]);
+  });
+});

@@ -1,0 +1,126 @@
+import type { ZObject } from 'zapier-platform-core';
+
+import { readCredits, readEmail, readFlag, readText } from '../src/fields';
+import { appTester, failure, messageOf } from './helpers';
+
+/** Runs a check with a real z object, as the platform would hand it to an action. */
+const check = <T>(fn: (z: ZObject) => T): Promise<T> => appTester((z: ZObject) => fn(z), {});
+
+describe('readEmail', () => {
+  it('trims and keeps the case as typed', async () => {
+    await expect(check((z) => readEmail(z, '  Jane.Doe@Example.COM\t'))).resolves.toBe(
+      'Jane.Doe@Example.COM',
+    );
+  });
+
+  it('counts characters, not bytes or UTF-16 units: 255 multi-byte characters pass', async () => {
+    const email = `${'é'.repeat(120)}@${'😀'.repeat(130)}.io`;
+    expect(Array.from(email)).toHaveLength(254);
+    const at255 = `${email}x`;
+
+    await expect(check((z) => readEmail(z, at255))).resolves.toBe(at255);
+    const error = await failure(check((z) => readEmail(z, `${at255}y`)));
+    expect(messageOf(error)).toBe('Email: is 256 characters long; the limit is 255.');
+  });
+
+  it.each([
+    [undefined, 'Email: is empty. Map a field that always holds an email address.'],
+    ['   ', 'Email: is empty. Map a field that always holds an email address.'],
+    [42, 'Email: expected an email address, got number.'],
+    [
+      'jane doe@example.com',
+      'Email: "jane doe@example.com" contains spaces; an email address has none.',
+    ],
+    [
+      'jane.example.com',
+      'Email: "jane.example.com" is not an email address: it needs one "@" between a name and a domain.',
+    ],
+    [
+      'a@b@c.com',
+      'Email: "a@b@c.com" is not an email address: it needs one "@" between a name and a domain.',
+    ],
+    [
+      '@example.com',
+      'Email: "@example.com" is not an email address: it needs one "@" between a name and a domain.',
+    ],
+    [
+      `${'x'.repeat(60)}`,
+      `Email: "${'x'.repeat(40)}…" is not an email address: it needs one "@" between a name and a domain.`,
+    ],
+  ])('rejects %p with a message naming the field', async (value, message) => {
+    const error = await failure(check((z) => readEmail(z, value)));
+
+    expect(error.name).toBe('HaltedError');
+    expect(messageOf(error)).toBe(message);
+  });
+});
+
+describe('readCredits', () => {
+  it.each([
+    [100, 100],
+    ['100', 100],
+    [' 7 ', 7],
+    ['12.0', 12],
+    [0, 0],
+    ['', undefined],
+    [null, undefined],
+    [undefined, undefined],
+  ])('reads %p as %p', async (value, expected) => {
+    await expect(check((z) => readCredits(z, value, 'Credits', 0))).resolves.toBe(expected);
+  });
+
+  it.each([
+    [-5, 'Credits: -5 is not a whole number from 0 to 2,147,483,647.'],
+    [1.5, 'Credits: 1.5 is not a whole number from 0 to 2,147,483,647.'],
+    [1e309, 'Credits: Infinity is not a whole number from 0 to 2,147,483,647.'],
+    ['1e3', 'Credits: "1e3" is not a whole number from 0 to 2,147,483,647.'],
+    ['ten', 'Credits: "ten" is not a whole number from 0 to 2,147,483,647.'],
+    [2_147_483_648, 'Credits: 2147483648 is not a whole number from 0 to 2,147,483,647.'],
+    [true, 'Credits: boolean is not a whole number from 0 to 2,147,483,647.'],
+  ])('rejects %p', async (value, message) => {
+    const error = await failure(check((z) => readCredits(z, value, 'Credits', 0)));
+
+    expect(messageOf(error)).toBe(message);
+  });
+});
+
+describe('readFlag', () => {
+  it.each([
+    [true, true],
+    [false, false],
+    ['true', true],
+    ['Yes', true],
+    ['1', true],
+    [1, true],
+    ['false', false],
+    ['no', false],
+    ['0', false],
+    ['', false],
+    [null, false],
+    [undefined, false],
+  ])('reads %p as %p', async (value, expected) => {
+    await expect(check((z) => readFlag(z, value, 'Send Invite Email'))).resolves.toBe(expected);
+  });
+
+  it.each([
+    ['maybe', 'Send Invite Email: "maybe" is not yes or no (true or false).'],
+    [{}, 'Send Invite Email: "object" is not yes or no (true or false).'],
+  ])('rejects %p', async (value, message) => {
+    const error = await failure(check((z) => readFlag(z, value, 'Send Invite Email')));
+
+    expect(messageOf(error)).toBe(message);
+  });
+});
+
+describe('readText', () => {
+  it.each([
+    [' Premium Plan ', 'Premium Plan'],
+    ['   ', undefined],
+    [12, '12'],
+    [true, 'true'],
+    [null, undefined],
+    [{}, undefined],
+  ])('reads %p as %p', (value, expected) => {
+    expect(readText(value)).toBe(expected);
+  });
+});
