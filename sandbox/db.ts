@@ -1,0 +1,295 @@
+/**
+ * SQLite store for the local sandbox, through Node's built-in `node:sqlite` (synchronous API).
+ *
+ * The two providers are separate tenants: Deal.ai users live in `dealai_users`, Agent First-style
+ * accounts in `admin_accounts` (plus the single `admin_owner` row that `GET /user` reports).
+ * Emails are stored normalized (trimmed, lower-cased) under a UNIQUE constraint, and every insert is
+ * an `INSERT ... ON CONFLICT DO NOTHING`, so two requests for the same address can never create two
+ * rows: the loser gets `undefined` back and the server answers 409.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { StatementSync } from 'node:sqlite';
+
+/** The highest balance an account may hold (credits are read back as JavaScript numbers). */
+export const MAX_CREDITS = Number.MAX_SAFE_INTEGER;
+
+export const DEFAULT_OWNER_CREDITS = 1_000_000;
+
+export type PasswordSource = 'provided' | 'generated';
+
+export interface DealaiUser {
+  email: string;
+  firstName: string;
+  lastName: string | null;
+  role: string | null;
+  passwordSource: PasswordSource;
+  inviteSent: boolean;
+}
+
+export interface AdminAccount {
+  email: string;
+  credits: number;
+}
+
+export interface NewDealaiUser {
+  email: string;
+  firstName: string;
+  lastName: string | null;
+  role: string | null;
+  passwordSource: PasswordSource;
+  inviteSent: boolean;
+}
+
+export type GrantResult =
+  | { status: 'granted'; account: AdminAccount }
+  | { status: 'not-found' }
+  | { status: 'overflow'; credits: number };
+
+type Row = Record<string, unknown>;
+
+function textColumn(row: Row, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string') {
+    throw new Error(`Column ${column} is not text`);
+  }
+  return value;
+}
+
+function nullableTextColumn(row: Row, column: string): string | null {
+  const value = row[column];
+  if (value === null) {
+    return null;
+  }
+  return textColumn(row, column);
+}
+
+function integerColumn(row: Row, column: string): number {
+  const value = row[column];
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new Error(`Column ${column} is not an integer`);
+  }
+  return value;
+}
+
+function toDealaiUser(row: Row): DealaiUser {
+  const passwordSource = textColumn(row, 'password_source');
+  return {
+    email: textColumn(row, 'email'),
+    firstName: textColumn(row, 'first_name'),
+    lastName: nullableTextColumn(row, 'last_name'),
+    role: nullableTextColumn(row, 'role'),
+    passwordSource: passwordSource === 'provided' ? 'provided' : 'generated',
+    inviteSent: integerColumn(row, 'invite_sent') === 1,
+  };
+}
+
+function toAdminAccount(row: Row): AdminAccount {
+  return { email: textColumn(row, 'email'), credits: integerColumn(row, 'credits') };
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS dealai_users (
+  id INTEGER PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  first_name TEXT NOT NULL,
+  last_name TEXT,
+  role TEXT,
+  password_source TEXT NOT NULL CHECK (password_source IN ('provided', 'generated')),
+  invite_sent INTEGER NOT NULL CHECK (invite_sent IN (0, 1)),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS admin_accounts (
+  id INTEGER PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  token_hash TEXT NOT NULL,
+  credits INTEGER NOT NULL CHECK (credits >= 0),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS admin_owner (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  email TEXT NOT NULL,
+  credits INTEGER NOT NULL CHECK (credits >= 0)
+) STRICT;
+`;
+
+const DEALAI_COLUMNS = 'email, first_name, last_name, role, password_source, invite_sent';
+
+export interface StoreOptions {
+  /** A file path, or ':memory:' (the default). The parent directory is created when missing. */
+  path?: string;
+  ownerEmail: string;
+  ownerCredits?: number;
+}
+
+export class SandboxStore {
+  private readonly db: DatabaseSync;
+  private readonly statements: {
+    dealaiInsert: StatementSync;
+    dealaiDelete: StatementSync;
+    dealaiSetRole: StatementSync;
+    dealaiGet: StatementSync;
+    dealaiAll: StatementSync;
+    adminInsert: StatementSync;
+    adminList: StatementSync;
+    adminListSome: StatementSync;
+    adminGrant: StatementSync;
+    adminGet: StatementSync;
+    adminDelete: StatementSync;
+    ownerGet: StatementSync;
+  };
+
+  constructor(options: StoreOptions) {
+    const location = options.path ?? ':memory:';
+    if (location !== ':memory:') {
+      fs.mkdirSync(path.dirname(path.resolve(location)), { recursive: true });
+    }
+    this.db = new DatabaseSync(location);
+    if (location !== ':memory:') {
+      this.db.exec('PRAGMA journal_mode = WAL');
+    }
+    this.db.exec(SCHEMA);
+    this.db
+      .prepare(
+        'INSERT INTO admin_owner (id, email, credits) VALUES (1, ?, ?) ON CONFLICT DO NOTHING',
+      )
+      .run(options.ownerEmail, options.ownerCredits ?? DEFAULT_OWNER_CREDITS);
+
+    this.statements = {
+      dealaiInsert: this.db.prepare(
+        `INSERT INTO dealai_users (${DEALAI_COLUMNS}, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (email) DO NOTHING
+         RETURNING ${DEALAI_COLUMNS}`,
+      ),
+      dealaiDelete: this.db.prepare(
+        `DELETE FROM dealai_users WHERE email = ? RETURNING ${DEALAI_COLUMNS}`,
+      ),
+      dealaiSetRole: this.db.prepare(
+        `UPDATE dealai_users SET role = ?, updated_at = ? WHERE email = ? RETURNING ${DEALAI_COLUMNS}`,
+      ),
+      dealaiGet: this.db.prepare(`SELECT ${DEALAI_COLUMNS} FROM dealai_users WHERE email = ?`),
+      dealaiAll: this.db.prepare(`SELECT ${DEALAI_COLUMNS} FROM dealai_users ORDER BY id`),
+      adminInsert: this.db.prepare(
+        `INSERT INTO admin_accounts (email, token_hash, credits, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (email) DO NOTHING
+         RETURNING email, credits`,
+      ),
+      adminList: this.db.prepare('SELECT email, credits FROM admin_accounts ORDER BY id'),
+      adminListSome: this.db.prepare(
+        `SELECT a.email, a.credits
+         FROM (SELECT value AS email, MIN(key) AS position FROM json_each(?) GROUP BY value) AS q
+         JOIN admin_accounts AS a ON a.email = q.email
+         ORDER BY q.position`,
+      ),
+      adminGrant: this.db.prepare(
+        `UPDATE admin_accounts SET credits = credits + ?, updated_at = ?
+         WHERE email = ? AND credits <= ? - ?
+         RETURNING email, credits`,
+      ),
+      adminGet: this.db.prepare('SELECT email, credits FROM admin_accounts WHERE email = ?'),
+      adminDelete: this.db.prepare('DELETE FROM admin_accounts WHERE email = ? RETURNING email'),
+      ownerGet: this.db.prepare('SELECT email, credits FROM admin_owner WHERE id = 1'),
+    };
+  }
+
+  /** Inserts a Deal.ai user; `undefined` when the (normalized) email already exists. */
+  addDealaiUser(user: NewDealaiUser): DealaiUser | undefined {
+    const now = new Date().toISOString();
+    const row = this.statements.dealaiInsert.get(
+      user.email,
+      user.firstName,
+      user.lastName,
+      user.role,
+      user.passwordSource,
+      user.inviteSent ? 1 : 0,
+      now,
+      now,
+    );
+    return row === undefined ? undefined : toDealaiUser(row);
+  }
+
+  /** Deletes a Deal.ai user; `undefined` when there is none with that email. */
+  removeDealaiUser(email: string): DealaiUser | undefined {
+    const row = this.statements.dealaiDelete.get(email);
+    return row === undefined ? undefined : toDealaiUser(row);
+  }
+
+  /** Sets (or, with `null`, clears) a Deal.ai user's role; `undefined` when the user is unknown. */
+  setDealaiRole(email: string, role: string | null): DealaiUser | undefined {
+    const row = this.statements.dealaiSetRole.get(role, new Date().toISOString(), email);
+    return row === undefined ? undefined : toDealaiUser(row);
+  }
+
+  getDealaiUser(email: string): DealaiUser | undefined {
+    const row = this.statements.dealaiGet.get(email);
+    return row === undefined ? undefined : toDealaiUser(row);
+  }
+
+  listDealaiUsers(): DealaiUser[] {
+    return this.statements.dealaiAll.all().map(toDealaiUser);
+  }
+
+  /** Inserts an admin account; `undefined` when the (normalized) email already exists. */
+  createAdminAccount(email: string, tokenHash: string, credits: number): AdminAccount | undefined {
+    const now = new Date().toISOString();
+    const row = this.statements.adminInsert.get(email, tokenHash, credits, now, now);
+    return row === undefined ? undefined : toAdminAccount(row);
+  }
+
+  /** All accounts (oldest first), or only those whose email is listed (in the order given). */
+  listAdminAccounts(emails?: readonly string[]): AdminAccount[] {
+    const rows =
+      emails === undefined
+        ? this.statements.adminList.all()
+        : this.statements.adminListSome.all(JSON.stringify(emails));
+    return rows.map(toAdminAccount);
+  }
+
+  getAdminAccount(email: string): AdminAccount | undefined {
+    const row = this.statements.adminGet.get(email);
+    return row === undefined ? undefined : toAdminAccount(row);
+  }
+
+  /** Adds `amount` credits in one statement, refusing balances above {@link MAX_CREDITS}. */
+  grantAdminCredits(email: string, amount: number): GrantResult {
+    const row = this.statements.adminGrant.get(
+      amount,
+      new Date().toISOString(),
+      email,
+      MAX_CREDITS,
+      amount,
+    );
+    if (row !== undefined) {
+      return { status: 'granted', account: toAdminAccount(row) };
+    }
+    const existing = this.getAdminAccount(email);
+    return existing === undefined
+      ? { status: 'not-found' }
+      : { status: 'overflow', credits: existing.credits };
+  }
+
+  /** Deletes (deactivates) an account; `undefined` when there is none with that email. */
+  deactivateAdminAccount(email: string): AdminAccount | undefined {
+    const row = this.statements.adminDelete.get(email);
+    return row === undefined ? undefined : { email: textColumn(row, 'email'), credits: 0 };
+  }
+
+  owner(): AdminAccount {
+    const row = this.statements.ownerGet.get();
+    if (row === undefined) {
+      throw new Error('The admin owner row is missing');
+    }
+    return toAdminAccount(row);
+  }
+
+  close(): void {
+    if (this.db.isOpen) {
+      this.db.close();
+    }
+  }
+}

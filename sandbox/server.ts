@@ -1,0 +1,555 @@
+/**
+ * A local HTTP sandbox of both white-label admin APIs, for end-to-end tests, demos and benchmarks.
+ *
+ * - Deal.ai white label under {@link DEALAI_PREFIX}, authenticated by the `Deal-AI-API-Key` header;
+ *   errors are JSON `{"error": "<message>"}` (Deal.ai documents no error body; this is the
+ *   realistic shape).
+ * - The Agent First-style administration service at the root (`/users`, `/user`), authenticated by
+ *   `Authorization: Bearer <token>`; errors are `text/plain` with the texts of its OpenAPI document.
+ *
+ * The two providers are separate tenants with separate tables (see ./db).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { MAX_CREDITS, SandboxStore } from './db';
+
+export const SANDBOX_DEALAI_KEY_DEFAULT = 'sandbox-dealai-key';
+export const SANDBOX_ADMIN_TOKEN_DEFAULT = 'sandbox-admin-token';
+export const SANDBOX_OWNER_EMAIL = 'owner@sandbox.test';
+export const DEALAI_PREFIX = '/api/2024-01/whitelabel';
+
+export interface SandboxOptions {
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+  /** Default ':memory:'. A file path survives restarts. */
+  dbPath?: string;
+  /** Default {@link SANDBOX_DEALAI_KEY_DEFAULT}. */
+  dealaiKey?: string;
+  /** Default {@link SANDBOX_ADMIN_TOKEN_DEFAULT}. */
+  adminToken?: string;
+  /** Deal.ai roles configured on the site; default ['Basic Plan', 'Premium Plan']. */
+  roles?: string[];
+  /** Per provider and credential; default { max: 600, windowMs: 60_000 }. */
+  rateLimit?: { max: number; windowMs: number };
+  /** Fastify logging; default false. */
+  logger?: boolean;
+}
+
+export interface Sandbox {
+  /** e.g. 'http://127.0.0.1:53211' (no trailing slash). */
+  url: string;
+  /** url + DEALAI_PREFIX */
+  dealaiBaseUrl: string;
+  /** url */
+  adminBaseUrl: string;
+  /** Requests received since start (all routes). */
+  requestCount(): number;
+  resetRequestCount(): void;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_ROLES: readonly string[] = ['Basic Plan', 'Premium Plan'];
+export const DEFAULT_RATE_LIMIT = { max: 600, windowMs: 60_000 } as const;
+
+/** Characters (code points), not bytes or UTF-16 units. */
+const MAX_CHARACTERS = 255;
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/u;
+
+type Provider = 'dealai' | 'admin';
+
+interface ProviderTexts {
+  malformed: string;
+  missingCredential: string;
+  invalidCredential: string;
+  routeNotFound: string;
+  unknown: string;
+  rateLimited: (seconds: number) => string;
+}
+
+const TEXTS: Record<Provider, ProviderTexts> = {
+  admin: {
+    malformed: 'JSON was malformed',
+    missingCredential: 'Authorization header must be provided',
+    invalidCredential: 'Valid API token must be provided',
+    routeNotFound: 'Route is nonexistent',
+    unknown: 'Unknown error occurred',
+    rateLimited: (seconds) => `Rate limit was exceeded; please retry in ${seconds} seconds`,
+  },
+  dealai: {
+    malformed: 'Request body is not valid JSON',
+    missingCredential: 'Deal-AI-API-Key header is required',
+    invalidCredential: 'Invalid API key',
+    routeNotFound: 'Route not found',
+    unknown: 'Internal server error',
+    rateLimited: (seconds) => `Rate limit exceeded; please retry in ${seconds} seconds`,
+  },
+};
+
+const ADMIN = {
+  emailMissing: 'Email must be provided',
+  emailTooLong: `Character counts must be no more than ${MAX_CHARACTERS}`,
+  emailInvalid: 'Email must be a valid address',
+  notObject: 'Request body must be a JSON object',
+  credits: 'Credits must be a non-negative integer',
+  amount: 'Amount must be a positive integer',
+  overflow: `Credits must be no more than ${MAX_CREDITS}`,
+  notFound: 'Email is nonexistent',
+  conflict: 'Email already exists',
+} as const;
+
+const DEALAI = {
+  emailMissing: 'email is required',
+  emailTooLong: `email must be no more than ${MAX_CHARACTERS} characters`,
+  emailInvalid: 'email must be a valid email address',
+  notObject: 'Request body must be a JSON object',
+  firstNameMissing: 'firstName is required',
+  sendInviteEmail: 'sendInviteEmail must be "yes" or "no"',
+  notFound: 'User not found',
+  conflict: 'User already exists',
+} as const;
+
+/** An error answered with its status and message in the provider's error shape. */
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+class MalformedJsonError extends Error {
+  readonly statusCode = 400;
+  constructor() {
+    super('Malformed JSON');
+    this.name = 'MalformedJsonError';
+  }
+}
+
+class RateLimitedError extends Error {
+  readonly statusCode = 429;
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Rate limited for ${retryAfterSeconds} seconds`);
+    this.name = 'RateLimitedError';
+  }
+}
+
+function providerOf(url: string): Provider {
+  const pathname = url.split('?', 1)[0] ?? url;
+  return pathname === DEALAI_PREFIX || pathname.startsWith(`${DEALAI_PREFIX}/`)
+    ? 'dealai'
+    : 'admin';
+}
+
+function sendError(
+  reply: FastifyReply,
+  provider: Provider,
+  statusCode: number,
+  message: string,
+): FastifyReply {
+  reply.code(statusCode);
+  if (provider === 'admin') {
+    return reply.type('text/plain; charset=utf-8').send(message);
+  }
+  return reply.type('application/json; charset=utf-8').send({ error: message });
+}
+
+function statusCodeOf(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && 'statusCode' in error) {
+    return typeof error.statusCode === 'number' ? error.statusCode : undefined;
+  }
+  return undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The request body as an object; a request without a body counts as `{}`. */
+function bodyOf(request: FastifyRequest, notObjectMessage: string): Record<string, unknown> {
+  const body = request.body ?? {};
+  if (!isRecord(body)) {
+    throw new HttpError(422, notObjectMessage);
+  }
+  return body;
+}
+
+function characterCount(value: string): number {
+  return Array.from(value).length;
+}
+
+interface EmailMessages {
+  emailMissing: string;
+  emailTooLong: string;
+  emailInvalid: string;
+}
+
+/** Validates an email and returns it normalized (trimmed, lower-cased). */
+function parseEmail(value: unknown, messages: EmailMessages): string {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    throw new HttpError(422, messages.emailMissing);
+  }
+  if (typeof value !== 'string') {
+    throw new HttpError(422, messages.emailInvalid);
+  }
+  const trimmed = value.trim();
+  if (characterCount(trimmed) > MAX_CHARACTERS) {
+    throw new HttpError(422, messages.emailTooLong);
+  }
+  if (!EMAIL_PATTERN.test(trimmed)) {
+    throw new HttpError(422, messages.emailInvalid);
+  }
+  return trimmed.toLowerCase();
+}
+
+function normalizeEmail(value: string): string {
+  return value.trim().toLowerCase();
+}
+
+/** An optional free-text field: trimmed, `null` when absent or blank. */
+function optionalText(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) {
+    return null;
+  }
+  if (typeof value !== 'string') {
+    throw new HttpError(422, `${field} must be a string`);
+  }
+  const trimmed = value.trim();
+  if (characterCount(trimmed) > MAX_CHARACTERS) {
+    throw new HttpError(422, `${field} must be no more than ${MAX_CHARACTERS} characters`);
+  }
+  return trimmed === '' ? null : trimmed;
+}
+
+/** A role name configured on the site, or `null` (empty, missing or null: the Default Role). */
+function parseRole(value: unknown, roles: ReadonlySet<string>): string | null {
+  const role = optionalText(value, 'role');
+  if (role !== null && !roles.has(role)) {
+    throw new HttpError(422, `Role "${role}" is not configured on this site`);
+  }
+  return role;
+}
+
+function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+function secretMatches(candidate: string, expected: string): boolean {
+  return timingSafeEqual(hashSecret(candidate), hashSecret(expected));
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The credential the request presents for its provider ('' when it presents none). */
+function credentialOf(request: FastifyRequest, provider: Provider): string {
+  if (provider === 'dealai') {
+    return (firstHeader(request.headers['deal-ai-api-key']) ?? '').trim();
+  }
+  return (request.headers.authorization ?? '').trim();
+}
+
+function authenticate(
+  request: FastifyRequest,
+  provider: Provider,
+  secrets: Record<Provider, string>,
+): HttpError | undefined {
+  const texts = TEXTS[provider];
+  const credential = credentialOf(request, provider);
+  if (credential === '') {
+    return new HttpError(401, texts.missingCredential);
+  }
+  const presented = provider === 'admin' ? /^Bearer\s+(\S+)$/i.exec(credential)?.[1] : credential;
+  if (presented === undefined || !secretMatches(presented, secrets[provider])) {
+    return new HttpError(403, texts.invalidCredential);
+  }
+  return undefined;
+}
+
+function parseJsonBody(raw: string): unknown {
+  if (raw.trim() === '') {
+    return undefined;
+  }
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return parsed;
+  } catch {
+    throw new MalformedJsonError();
+  }
+}
+
+/** The `email` query values (`?email=a&email=b`), normalized; `undefined` when there are none. */
+function queryEmails(query: unknown): string[] | undefined {
+  if (!isRecord(query)) {
+    return undefined;
+  }
+  const value = query.email;
+  if (typeof value === 'string') {
+    return [normalizeEmail(value)];
+  }
+  if (Array.isArray(value)) {
+    return value.filter((item) => typeof item === 'string').map(normalizeEmail);
+  }
+  return undefined;
+}
+
+interface AppSettings {
+  store: SandboxStore;
+  secrets: Record<Provider, string>;
+  roles: ReadonlySet<string>;
+  rateLimit: { max: number; windowMs: number };
+  logger: boolean;
+}
+
+async function buildApp(settings: AppSettings): Promise<FastifyInstance> {
+  const { store, secrets, roles } = settings;
+  const app = Fastify({ logger: settings.logger });
+
+  // Every body is parsed as JSON here, whatever its content type, so that malformed JSON gets the
+  // provider's own 400 (not Fastify's) and DELETE/PATCH bodies work; an empty body is no body.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    ['application/json', '*'],
+    { parseAs: 'string' },
+    (_request, raw, done) => {
+      try {
+        done(null, parseJsonBody(typeof raw === 'string' ? raw : raw.toString('utf8')));
+      } catch (error) {
+        done(error instanceof Error ? error : new MalformedJsonError());
+      }
+    },
+  );
+
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const provider = providerOf(request.url);
+    const texts = TEXTS[provider];
+    if (error instanceof HttpError) {
+      return sendError(reply, provider, error.statusCode, error.message);
+    }
+    if (error instanceof MalformedJsonError) {
+      return sendError(reply, provider, 400, texts.malformed);
+    }
+    if (error instanceof RateLimitedError) {
+      reply.header('retry-after', error.retryAfterSeconds);
+      return sendError(reply, provider, 429, texts.rateLimited(error.retryAfterSeconds));
+    }
+    const statusCode = statusCodeOf(error);
+    if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+      // Fastify's own client errors (e.g. 413 body too large), in the provider's shape.
+      return sendError(
+        reply,
+        provider,
+        statusCode,
+        statusCode === 400 ? texts.malformed : messageOf(error),
+      );
+    }
+    request.log.error({ err: error }, 'sandbox request failed');
+    return sendError(reply, provider, 500, texts.unknown);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const provider = providerOf(request.url);
+    return sendError(reply, provider, 404, TEXTS[provider].routeNotFound);
+  });
+
+  // Authentication runs before the rate limiter's route hooks, so only valid credentials count.
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(authenticate(request, providerOf(request.url), secrets));
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    max: settings.rateLimit.max,
+    timeWindow: settings.rateLimit.windowMs,
+    keyGenerator: (request) => {
+      const provider = providerOf(request.url);
+      return `${provider}:${credentialOf(request, provider)}`;
+    },
+    errorResponseBuilder: (_request, context) =>
+      new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
+
+  // ---------------------------------------------------------------- Deal.ai white label
+
+  app.post(`${DEALAI_PREFIX}/users`, (request) => {
+    const body = bodyOf(request, DEALAI.notObject);
+    const first = optionalText(body.firstName, 'firstName');
+    if (first === null) {
+      throw new HttpError(422, DEALAI.firstNameMissing);
+    }
+    const email = parseEmail(body.email, DEALAI);
+    const lastName = optionalText(body.lastName, 'lastName');
+    const { password } = body;
+    if (password !== undefined && password !== null && typeof password !== 'string') {
+      throw new HttpError(422, 'password must be a string');
+    }
+    const invite = body.sendInviteEmail ?? 'no';
+    if (invite !== 'yes' && invite !== 'no') {
+      throw new HttpError(422, DEALAI.sendInviteEmail);
+    }
+    const role = parseRole(body.role, roles);
+    const user = store.addDealaiUser({
+      email,
+      firstName: first,
+      lastName,
+      role,
+      passwordSource: typeof password === 'string' && password !== '' ? 'provided' : 'generated',
+      inviteSent: invite === 'yes',
+    });
+    if (user === undefined) {
+      throw new HttpError(409, DEALAI.conflict);
+    }
+    return {
+      message: 'User added',
+      email: user.email,
+      firstName: user.firstName,
+      lastName: user.lastName,
+      role: user.role,
+    };
+  });
+
+  app.delete(`${DEALAI_PREFIX}/users`, (request) => {
+    const body = bodyOf(request, DEALAI.notObject);
+    const email = parseEmail(body.email, DEALAI);
+    const user = store.removeDealaiUser(email);
+    if (user === undefined) {
+      throw new HttpError(404, DEALAI.notFound);
+    }
+    return { message: 'User removed', email: user.email };
+  });
+
+  app.patch(`${DEALAI_PREFIX}/users/role`, (request) => {
+    const body = bodyOf(request, DEALAI.notObject);
+    const email = parseEmail(body.email, DEALAI);
+    const role = parseRole(body.role, roles);
+    const user = store.setDealaiRole(email, role);
+    if (user === undefined) {
+      throw new HttpError(404, DEALAI.notFound);
+    }
+    return { message: 'Role updated', email: user.email, role: user.role };
+  });
+
+  // ------------------------------------------------------ Agent First-style administration
+
+  app.post('/users', (request, reply) => {
+    const body = bodyOf(request, ADMIN.notObject);
+    const email = parseEmail(body.email, ADMIN);
+    const credits = body.credits ?? 0;
+    if (typeof credits !== 'number' || !Number.isSafeInteger(credits) || credits < 0) {
+      throw new HttpError(422, ADMIN.credits);
+    }
+    const token = `a1-${randomBytes(24).toString('base64url')}`;
+    const account = store.createAdminAccount(email, hashSecret(token).toString('hex'), credits);
+    if (account === undefined) {
+      throw new HttpError(409, ADMIN.conflict);
+    }
+    reply.code(201);
+    return { email: account.email, token, credits: account.credits };
+  });
+
+  app.get('/users', (request) => {
+    return store.listAdminAccounts(queryEmails(request.query));
+  });
+
+  app.patch('/users', (request) => {
+    const body = bodyOf(request, ADMIN.notObject);
+    const email = parseEmail(body.email, ADMIN);
+    const { amount } = body;
+    if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1) {
+      throw new HttpError(422, ADMIN.amount);
+    }
+    const result = store.grantAdminCredits(email, amount);
+    switch (result.status) {
+      case 'granted':
+        return result.account;
+      case 'not-found':
+        throw new HttpError(404, ADMIN.notFound);
+      case 'overflow':
+        throw new HttpError(422, ADMIN.overflow);
+    }
+  });
+
+  app.delete('/users', (request) => {
+    const body = bodyOf(request, ADMIN.notObject);
+    const email = parseEmail(body.email, ADMIN);
+    const account = store.deactivateAdminAccount(email);
+    if (account === undefined) {
+      throw new HttpError(404, ADMIN.notFound);
+    }
+    return account;
+  });
+
+  app.get('/user', () => [store.owner()]);
+
+  return app;
+}
+
+function formatUrl(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** Starts the sandbox and resolves once it listens. */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const store = new SandboxStore({
+    path: options.dbPath ?? ':memory:',
+    ownerEmail: SANDBOX_OWNER_EMAIL,
+  });
+  let app: FastifyInstance | undefined;
+  let count = 0;
+  try {
+    app = await buildApp({
+      store,
+      secrets: {
+        dealai: options.dealaiKey ?? SANDBOX_DEALAI_KEY_DEFAULT,
+        admin: options.adminToken ?? SANDBOX_ADMIN_TOKEN_DEFAULT,
+      },
+      roles: new Set(options.roles ?? DEFAULT_ROLES),
+      rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+      logger: options.logger ?? false,
+    });
+    app.server.on('request', () => {
+      count += 1;
+    });
+    await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  } catch (error) {
+    await app?.close();
+    store.close();
+    throw error;
+  }
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') {
+    await app.close();
+    store.close();
+    throw new Error('The sandbox is not listening on a TCP port');
+  }
+  const url = formatUrl(address);
+  const running = app;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    dealaiBaseUrl: `${url}${DEALAI_PREFIX}`,
+    adminBaseUrl: url,
+    requestCount: () => count,
+    resetRequestCount: () => {
+      count = 0;
+    },
+    close: () => {
+      closing ??= running.close().then(() => {
+        store.close();
+      });
+      return closing;
+    },
+  };
+}
