@@ -68,7 +68,7 @@ export const authentication = {
       label: 'Base URL',
       type: 'string',
       required: false,
-      helpText: `Leave empty to use the provider's API (${PROVIDERS.dealai.defaultBaseUrl} or ${PROVIDERS.admin.defaultBaseUrl}). Set it for a white-label endpoint or a staging host; it must use https://, except for a local test server on localhost.`,
+      helpText: `Leave empty to use the provider's API (\`${PROVIDERS.dealai.defaultBaseUrl}\` or \`${PROVIDERS.admin.defaultBaseUrl}\`). Set it for a white-label endpoint or a staging host; it must use \`https://\`, except for a local test server on \`localhost\`.`,
     },
   ],
   test,

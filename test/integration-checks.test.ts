@@ -1,0 +1,557 @@
+/**
+ * Zapier's integration checks (test/support/integration-checks.ts) on the real app, and, for each
+ * check, on a copy of the definition with one thing broken, so that the checker is proven to fail.
+ */
+import App from '../index';
+import {
+  checkApp,
+  definitionOf,
+  formatFinding,
+  isDateLike,
+  isIsoDateTime,
+  markdownProblems,
+  titleCase,
+} from './support/integration-checks';
+import type { Finding } from './support/integration-checks';
+
+type Json = Record<string, unknown>;
+
+const isRecord = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A deep copy of the real definition (serialized as Zapier's checks see it) to break. */
+const copy = (): Json => structuredClone(definitionOf(App));
+
+/** The value at a finding-style path: array items are named by their `key`, else their index. */
+const get = (root: unknown, path: string): unknown => {
+  let node: unknown = root;
+  for (const segment of path.split('.')) {
+    if (Array.isArray(node)) {
+      const items: unknown[] = node;
+      node = items.find((item) => isRecord(item) && item.key === segment) ?? items[Number(segment)];
+    } else {
+      node = isRecord(node) ? node[segment] : undefined;
+    }
+  }
+  return node;
+};
+
+const parentOf = (root: Json, path: string): { parent: unknown; name: string } => {
+  const dot = path.lastIndexOf('.');
+  return { parent: get(root, path.slice(0, dot)), name: path.slice(dot + 1) };
+};
+
+const set = (root: Json, path: string, value: unknown): void => {
+  const { parent, name } = parentOf(root, path);
+  if (Array.isArray(parent)) {
+    const items: unknown[] = parent;
+    items[Number(name)] = value;
+  } else if (isRecord(parent)) {
+    parent[name] = value;
+  } else {
+    throw new Error(`nothing to set at ${path}`);
+  }
+};
+
+const unset = (root: Json, path: string): void => {
+  const { parent, name } = parentOf(root, path);
+  if (!isRecord(parent) || !(name in parent)) {
+    throw new Error(`nothing to remove at ${path}`);
+  }
+  Reflect.deleteProperty(parent, name);
+};
+
+const push = (root: Json, path: string, value: unknown): void => {
+  const list = get(root, path);
+  if (!Array.isArray(list)) {
+    throw new Error(`no list at ${path}`);
+  }
+  const items: unknown[] = list;
+  items.push(value);
+};
+
+/**
+ * The findings that breaking the copy added, as code and key. Findings the real app already has
+ * are left out, so each test below pins its own check whatever the state of the real app.
+ */
+const introduced = (broken: Json, options?: Parameters<typeof checkApp>[1]): Finding[] => {
+  const before = new Set(checkApp(copy(), options).map(formatFinding));
+  return checkApp(broken, options).filter((finding) => !before.has(formatFinding(finding)));
+};
+
+const codesAndKeys = (findings: Finding[]): { code: string; key: string }[] =>
+  findings.map(({ code, key }) => ({ code, key }));
+
+/** Breaks a copy with `change` and returns the code and key of each finding that adds. */
+const breakWith = (change: (app: Json) => void): { code: string; key: string }[] => {
+  const app = copy();
+  change(app);
+  return codesAndKeys(introduced(app));
+};
+
+describe('the real app', () => {
+  // The integration's gate: Zapier's review would flag each line listed here. Fix the definition
+  // (src/), never this checker; each line reads "CODE path: what to change".
+  it('passes every integration check', () => {
+    expect(checkApp(App).map(formatFinding)).toEqual([]);
+  });
+
+  it('is checked as plain data, with functions as Zapier markers', () => {
+    const definition = definitionOf(App);
+    expect(get(definition, 'creates.add_user.operation.perform')).toBe('$func$2$f$');
+    expect(get(definition, 'authentication.test')).toBe('$func$2$f$');
+    expect(() => definitionOf([])).toThrow('An app definition is an object.');
+  });
+});
+
+describe('D002: auth field help text links to where the credential is found', () => {
+  it('flags a key field whose help text has no link', () => {
+    expect(
+      breakWith((app) => {
+        set(
+          app,
+          'authentication.fields.apiKey.helpText',
+          'The API key, from the Account Settings page of your dashboard.',
+        );
+      }),
+    ).toEqual([{ code: 'D002', key: 'authentication.fields.apiKey.helpText' }]);
+  });
+
+  it('flags a password field without help text', () => {
+    expect(
+      breakWith((app) => {
+        push(app, 'authentication.fields', {
+          key: 'secret',
+          label: 'Client Secret',
+          type: 'password',
+        });
+      }),
+    ).toEqual([{ code: 'D002', key: 'authentication.fields.secret.helpText' }]);
+  });
+});
+
+describe('D003: connection label is set', () => {
+  it('flags a missing connection label', () => {
+    expect(
+      breakWith((app) => {
+        unset(app, 'authentication.connectionLabel');
+      }),
+    ).toEqual([{ code: 'D003', key: 'authentication.connectionLabel' }]);
+  });
+
+  it('flags a label that is the same for every connection, as the reference does', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'authentication.connectionLabel', 'White Label');
+      }),
+    ).toEqual([{ code: 'D003', key: 'authentication.connectionLabel' }]);
+  });
+
+  it('accepts a label computed by a function', () => {
+    const app = copy();
+    set(app, 'authentication.connectionLabel', '$func$2$f$');
+    expect(introduced(app)).toEqual([]);
+  });
+});
+
+describe('D007: every URL is https', () => {
+  it('flags an http:// URL in any string of the definition', () => {
+    expect(
+      breakWith((app) => {
+        set(
+          app,
+          'creates.add_user.operation.sample.token',
+          'see http://api.agentfirst.dev/docs for the token',
+        );
+      }),
+    ).toEqual([{ code: 'D007', key: 'creates.add_user.operation.sample.token' }]);
+  });
+
+  it('flags an http:// link in help text', () => {
+    expect(
+      breakWith((app) => {
+        set(
+          app,
+          'creates.add_user.operation.inputFields.role.helpText',
+          'A role as named in your [White Label Settings](http://marketing.deal.ai/settings).',
+        );
+      }),
+    ).toEqual([{ code: 'D007', key: 'creates.add_user.operation.inputFields.role.helpText' }]);
+  });
+});
+
+describe('D008: Markdown links are well formed', () => {
+  it('flags a broken link in an action description', () => {
+    expect(
+      breakWith((app) => {
+        set(
+          app,
+          'creates.remove_user.display.description',
+          'Removes a user from your site. See [the guide(https://example.com/guide).',
+        );
+      }),
+    ).toEqual([{ code: 'D008', key: 'creates.remove_user.display.description' }]);
+  });
+
+  it('flags a bare URL in field help text', () => {
+    expect(
+      breakWith((app) => {
+        set(
+          app,
+          'searches.find_user.operation.inputFields.email.helpText',
+          'The email address to look for, as listed at https://example.com/users.',
+        );
+      }),
+    ).toEqual([{ code: 'D008', key: 'searches.find_user.operation.inputFields.email.helpText' }]);
+  });
+
+  it.each([
+    ['See [Google(https://google.com)', /unbalanced/],
+    ['See https://google.com', /bare URL/],
+    ['See [](https://google.com)', /no link text/],
+    ['See [Google]()', /no URL/],
+    ['See [Google](google.com)', /absolute/],
+    ['See [Google](https://google.com/a b)', /absolute/],
+  ])('reads %j as invalid', (text, problem) => {
+    expect(markdownProblems(text).join('; ')).toMatch(problem);
+  });
+
+  it.each([
+    'See [Google](https://google.com)',
+    'See `https://google.com`',
+    'Plain text (with parentheses) and [brackets].',
+    'It must use https://, except on localhost.',
+  ])('reads %j as valid', (text) => {
+    expect(markdownProblems(text)).toEqual([]);
+  });
+});
+
+describe('D009: a search has a required field to search by', () => {
+  it('flags a search whose fields are all optional', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'searches.find_user.operation.inputFields.email.required', false);
+      }),
+    ).toEqual([{ code: 'D009', key: 'searches.find_user.operation.inputFields' }]);
+  });
+
+  it('flags a search with only dynamic fields', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'searches.find_user.operation.inputFields', ['$func$2$f$']);
+      }),
+    ).toEqual([{ code: 'D009', key: 'searches.find_user.operation.inputFields' }]);
+  });
+});
+
+describe('D010: the sample contains the primary key', () => {
+  it('flags a sample without "id" when no output field is primary', () => {
+    expect(
+      breakWith((app) => {
+        unset(app, 'creates.change_role.operation.outputFields.email.primary');
+      }),
+    ).toEqual([{ code: 'D010', key: 'creates.change_role.operation.sample.id' }]);
+  });
+
+  it('accepts "id" in the sample when no output field is primary', () => {
+    const app = copy();
+    unset(app, 'creates.change_role.operation.outputFields.email.primary');
+    set(app, 'creates.change_role.operation.sample.id', 1);
+    expect(introduced(app)).toEqual([]);
+  });
+
+  it('flags a sample without a primary field (which is also a missing output field)', () => {
+    expect(
+      breakWith((app) => {
+        unset(app, 'searches.find_user.operation.sample.email');
+      }),
+    ).toEqual([
+      { code: 'D010', key: 'searches.find_user.operation.sample.email' },
+      { code: 'D024', key: 'searches.find_user.operation.sample.email' },
+    ]);
+  });
+});
+
+describe('D011: help text says more than the label', () => {
+  it.each([
+    ['Role', /repeats the label/],
+    ['The role.', /says no more than the label/],
+    ['Plan name.', /is 10 characters/],
+  ])('flags %j as the help text of "Role"', (helpText, message) => {
+    const app = copy();
+    set(app, 'creates.add_user.operation.inputFields.role.helpText', helpText);
+    const findings = introduced(app);
+    expect(codesAndKeys(findings)).toEqual([
+      { code: 'D011', key: 'creates.add_user.operation.inputFields.role.helpText' },
+    ]);
+    expect(findings[0]?.message).toMatch(message);
+  });
+
+  it('checks connection fields too', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'authentication.fields.baseUrl.helpText', 'base url');
+      }),
+    ).toEqual([{ code: 'D011', key: 'authentication.fields.baseUrl.helpText' }]);
+  });
+});
+
+describe('D012: every visible action has a static sample', () => {
+  it('flags a visible create without a sample', () => {
+    expect(
+      breakWith((app) => {
+        unset(app, 'creates.remove_user.operation.sample');
+      }),
+    ).toEqual([{ code: 'D012', key: 'creates.remove_user.operation.sample' }]);
+  });
+
+  it('flags an empty sample', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'searches.find_user.operation.sample', {});
+      }),
+    ).toEqual([
+      { code: 'D010', key: 'searches.find_user.operation.sample.email' },
+      { code: 'D012', key: 'searches.find_user.operation.sample' },
+      { code: 'D024', key: 'searches.find_user.operation.sample.email' },
+      { code: 'D024', key: 'searches.find_user.operation.sample.credits' },
+    ]);
+  });
+
+  it('lets a hidden action go without one', () => {
+    const app = copy();
+    unset(app, 'creates.remove_user.operation.sample');
+    set(app, 'creates.remove_user.display.hidden', true);
+    expect(introduced(app)).toEqual([]);
+  });
+});
+
+describe('D015: search-or-create refers to an existing search and create', () => {
+  it('flags an unknown create', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'searchOrCreates.find_user.create', 'add_users');
+      }),
+    ).toEqual([{ code: 'D015', key: 'searchOrCreates.find_user.create' }]);
+  });
+
+  it('flags an unknown search, which is then not its key either', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'searchOrCreates.find_user.search', 'find_users');
+      }),
+    ).toEqual([
+      { code: 'D015', key: 'searchOrCreates.find_user.search' },
+      { code: 'D015', key: 'searchOrCreates.find_user.key' },
+    ]);
+  });
+
+  it("flags a key other than the search's", () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'searchOrCreates.find_user.key', 'find_or_add_user');
+      }),
+    ).toEqual([{ code: 'D015', key: 'searchOrCreates.find_user.key' }]);
+  });
+});
+
+describe('D018: labels in Title Case', () => {
+  it.each([
+    ['creates.add_user.display.label', 'Add user'],
+    ['searchOrCreates.find_user.display.label', 'find or add user'],
+    ['creates.add_user.operation.inputFields.credits.label', 'Starting credits'],
+    ['creates.provision_credits.operation.outputFields.granted.label', 'Credits granted'],
+    ['authentication.fields.apiKey.label', 'API key'],
+  ])('flags %s = %j', (path, label) => {
+    expect(
+      breakWith((app) => {
+        set(app, path, label);
+      }),
+    ).toEqual([{ code: 'D018', key: path }]);
+  });
+
+  it('names the Title Case version in the message', () => {
+    const app = copy();
+    set(app, 'searchOrCreates.find_user.display.label', 'find or add a user');
+    expect(introduced(app).map((finding) => finding.message)).toEqual([
+      '"find or add a user" is not in Title Case: "Find or Add a User".',
+    ]);
+  });
+
+  it.each(['Find or Add a User', 'Clear Role When Empty', 'Succeed if Already Gone', 'API URL'])(
+    'accepts %j',
+    (label) => {
+      const app = copy();
+      set(app, 'creates.change_role.display.label', label);
+      expect(introduced(app)).toEqual([]);
+    },
+  );
+
+  it('turns a label into Title Case', () => {
+    expect(titleCase('find or add a user')).toBe('Find or Add a User');
+  });
+});
+
+describe('D022: creates have static input fields', () => {
+  it('flags input fields computed by one function', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'creates.change_role.operation.inputFields', '$func$2$f$');
+      }),
+    ).toEqual([{ code: 'D022', key: 'creates.change_role.operation.inputFields' }]);
+  });
+
+  it('flags a list with a field computed by a function', () => {
+    expect(
+      breakWith((app) => {
+        push(app, 'creates.change_role.operation.inputFields', '$func$2$f$');
+      }),
+    ).toEqual([{ code: 'D022', key: 'creates.change_role.operation.inputFields' }]);
+  });
+
+  it('flags an empty list', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'creates.remove_user.operation.inputFields', []);
+      }),
+    ).toEqual([{ code: 'D022', key: 'creates.remove_user.operation.inputFields' }]);
+  });
+
+  it('accepts dynamic fields whose reason is written down', () => {
+    const options = {
+      dynamicInputReasons: { 'creates.change_role': 'the roles come from the site' },
+    };
+    const app = copy();
+    push(app, 'creates.change_role.operation.inputFields', '$func$2$f$');
+    expect(introduced(app, options)).toEqual([]);
+  });
+});
+
+describe('D023: date-times in samples are ISO-8601 with a zone', () => {
+  it('flags a date-time without a zone', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'creates.add_user.operation.sample.createdAt', '2023-08-01T06:50:30');
+      }),
+    ).toEqual([{ code: 'D023', key: 'creates.add_user.operation.sample.createdAt' }]);
+  });
+
+  it('looks into nested sample values', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'searches.find_user.operation.sample.history', [{ at: '01 Aug 2023 06:50:30' }]);
+      }),
+    ).toEqual([{ code: 'D023', key: 'searches.find_user.operation.sample.history.0.at' }]);
+  });
+
+  it.each([
+    '01 Aug 2023',
+    '01 Aug 2023 06:50:30',
+    '2023-08-01T06:50:30',
+    'Aug 1, 2023',
+    '8/1/2023',
+  ])('reads %j as a date that is not ISO-8601 with a zone', (text) => {
+    expect([isDateLike(text), isIsoDateTime(text)]).toEqual([true, false]);
+  });
+
+  it.each([
+    '2023-08-01',
+    '2023-08-01T06:50:30-0500',
+    '2023-09-15T09:59:59Z',
+    '2023-12-01T12:32:01-08:00',
+  ])('reads %j as ISO-8601', (text) => {
+    expect(isIsoDateTime(text)).toBe(true);
+  });
+
+  it.each(['jane.doe@example.com', 'a1-0dF6qKHYD7SNU5kAtjOmwHpH3iFgpylA', 'Premium Plan', '1500'])(
+    'does not take %j for a date',
+    (text) => {
+      expect(isDateLike(text)).toBe(false);
+    },
+  );
+});
+
+describe('D024: samples respect the output fields', () => {
+  it('flags an output field missing from the sample', () => {
+    expect(
+      breakWith((app) => {
+        unset(app, 'creates.add_user.operation.sample.token');
+      }),
+    ).toEqual([{ code: 'D024', key: 'creates.add_user.operation.sample.token' }]);
+  });
+
+  it.each([
+    ['creates.provision_credits.operation.sample.credits', '1500'],
+    ['creates.provision_credits.operation.sample.granted', 2.5],
+    ['creates.remove_user.operation.sample.removed', 'yes'],
+    ['creates.change_role.operation.sample.role', 7],
+  ])('flags %s = %j for its type', (path, value) => {
+    const app = copy();
+    set(app, path, value);
+    const findings = introduced(app);
+    expect(codesAndKeys(findings)).toEqual([{ code: 'D024', key: path }]);
+    expect(findings[0]?.message).toMatch(/has type (integer|boolean|string), but the sample has/);
+  });
+
+  it('accepts null for any type', () => {
+    const app = copy();
+    set(app, 'creates.remove_user.operation.sample.credits', null);
+    set(app, 'creates.remove_user.operation.sample.removed', null);
+    expect(introduced(app)).toEqual([]);
+  });
+
+  it('wants an ISO-8601 string for a datetime, and reads a__b as a nested field', () => {
+    const app = copy();
+    push(app, 'searches.find_user.operation.outputFields', {
+      key: 'plan__renewsAt',
+      label: 'Plan Renews At',
+      type: 'datetime',
+    });
+    set(app, 'searches.find_user.operation.sample.plan', { renewsAt: '2026-12-01T00:00:00Z' });
+    expect(introduced(app)).toEqual([]);
+    set(app, 'searches.find_user.operation.sample.plan', { renewsAt: 1796083200 });
+    expect(codesAndKeys(introduced(app))).toEqual([
+      { code: 'D024', key: 'searches.find_user.operation.sample.plan__renewsAt' },
+    ]);
+  });
+});
+
+describe('DESC: action description conventions', () => {
+  it.each([
+    [
+      'creates.add_user.display.description',
+      'Add a user to your white-label site.',
+      /third-person/,
+    ],
+    ['searches.find_user.display.description', 'Looks up a user by email address.', /"Finds"/],
+    [
+      'searchOrCreates.find_user.display.description',
+      'Finds a user. Adds one. Says so. Then stops.',
+      /1 to 3 sentences, not 4/,
+    ],
+    [
+      'creates.remove_user.display.description',
+      'Removes a user from your white-label site',
+      /end with a period/,
+    ],
+    [
+      'creates.change_role.display.description',
+      "Updates a user's role with Whitelabel Users.",
+      /not name the integration/,
+    ],
+  ])('flags %s = %j', (path, description, message) => {
+    const app = copy();
+    set(app, path, description);
+    const findings = introduced(app);
+    expect(codesAndKeys(findings)).toEqual([{ code: 'DESC', key: path }]);
+    expect(findings[0]?.message).toMatch(message);
+  });
+
+  it('takes the names to avoid from the options', () => {
+    const app = copy();
+    set(app, 'creates.change_role.display.description', "Updates a user's role in Acme Admin.");
+    expect(codesAndKeys(introduced(app, { appNames: ['Acme Admin'] }))).toEqual([
+      { code: 'DESC', key: 'creates.change_role.display.description' },
+    ]);
+  });
+});
