@@ -100,6 +100,21 @@ export const messageOf = (error: Error): string => {
   return error.message.split('\nWhat happened:')[0] ?? '';
 };
 
+/** A ThrottledError's message and the delay (seconds) it asks Zapier to wait. */
+export const throttleOf = (error: Error): { message: string; delay: number | null } => {
+  const parsed: unknown = JSON.parse(error.message);
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    !('message' in parsed) ||
+    !('delay' in parsed)
+  ) {
+    throw new Error(`not a ThrottledError: ${error.message}`);
+  }
+  const { message, delay } = parsed;
+  return { message: String(message), delay: typeof delay === 'number' ? delay : null };
+};
+
 beforeAll(() => {
   // Jest gives each test file a fresh nock but shares Node's http module within a worker, so each
   // file activates its own nock and restores http when done.

@@ -1,0 +1,66 @@
+/**
+ * End-to-end tests: the app, through Zapier's own app tester (the Lambda handler), against the
+ * sandbox of both APIs on a real loopback socket. Nothing but 127.0.0.1 may be reached.
+ */
+import nock from 'nock';
+import zapier from 'zapier-platform-core';
+
+import App from '../../index';
+import {
+  SANDBOX_ADMIN_TOKEN_DEFAULT,
+  SANDBOX_DEALAI_KEY_DEFAULT,
+  startSandbox,
+} from '../../sandbox/server';
+import type { Sandbox, SandboxOptions } from '../../sandbox/server';
+import { callable } from '../helpers';
+
+export const appTester = zapier.createAppTester(App);
+
+export interface Connections {
+  sandbox: () => Sandbox;
+  dealai: () => Record<string, string>;
+  admin: () => Record<string, string>;
+}
+
+/** Starts a sandbox for the file's tests; its connections are ready once beforeAll has run. */
+export const useSandbox = (options: SandboxOptions = {}): Connections => {
+  let started: Sandbox | undefined;
+  const sandbox = (): Sandbox => {
+    if (started === undefined) {
+      throw new Error('the sandbox starts in beforeAll');
+    }
+    return started;
+  };
+  beforeAll(async () => {
+    if (!nock.isActive()) {
+      nock.activate();
+    }
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+    started = await startSandbox({ port: 0, dbPath: ':memory:', ...options });
+  });
+  afterAll(async () => {
+    await started?.close();
+    nock.restore();
+  });
+  return {
+    sandbox,
+    dealai: () => ({
+      provider: 'dealai',
+      apiKey: SANDBOX_DEALAI_KEY_DEFAULT,
+      baseUrl: sandbox().dealaiBaseUrl,
+    }),
+    admin: () => ({
+      provider: 'admin',
+      apiKey: SANDBOX_ADMIN_TOKEN_DEFAULT,
+      baseUrl: sandbox().adminBaseUrl,
+    }),
+  };
+};
+
+/** Runs an action's perform (or the connection test) as Zapier would. */
+export const invoke = (
+  fn: unknown,
+  authData: Record<string, string>,
+  inputData: Record<string, unknown> = {},
+): Promise<unknown> => appTester(callable(fn), { authData, inputData });
