@@ -10,13 +10,21 @@ import { characters } from './fields';
 import { PROVIDERS, isProviderId, providersWith } from './providers';
 import type { Provider, RouteName } from './providers';
 
-/** Zapier stops a step after 30 s; an action sends at most two requests in sequence. */
+/** The longest one request may take. */
 export const REQUEST_TIMEOUT_MS = 12_000;
+
+/**
+ * Zapier stops a step after 30 s. An action usually sends one or two requests, at most four (a
+ * top-up racing another Zap), so every request also ends before this budget for the whole step.
+ */
+export const STEP_BUDGET_MS = 25_000;
+const MIN_REQUEST_MS = 1_000;
 
 /** When a 429 or 503 carries no usable Retry-After, ask Zapier to wait this long. */
 export const DEFAULT_RETRY_SECONDS = 60;
 
-const USER_AGENT = `zapier-whitelabel-users/${version}`;
+// "Zapier" in the User-Agent also tells the platform's http logging that z.request logged it.
+const USER_AGENT = `Zapier whitelabel-users/${version}`;
 const MAX_MESSAGE_CHARS = 300;
 
 export interface Connection {
@@ -131,6 +139,7 @@ export const openApi = (
   routes: readonly RouteName[],
 ): Api => {
   const connection = readConnection(z, bundle);
+  const deadline = Date.now() + STEP_BUDGET_MS;
   const missing = routes.filter((route) => connection.provider.routes[route] === undefined);
   if (missing.length > 0) {
     const supporting = joinList(providersWith(routes).map((provider) => provider.label));
@@ -143,13 +152,15 @@ export const openApi = (
   return {
     connection,
     call: async (route, options = {}) => {
-      const response = await transport(z, connection, route, options);
-      return succeeded(response) ? response.data : raise(z, connection, response);
+      const response = await transport(z, connection, deadline, route, options);
+      return succeeded(response)
+        ? answerOf(z, connection, response)
+        : raise(z, connection, response);
     },
     attempt: async (route, options) => {
-      const response = await transport(z, connection, route, options);
+      const response = await transport(z, connection, deadline, route, options);
       if (succeeded(response)) {
-        return { ok: true, data: response.data };
+        return { ok: true, data: answerOf(z, connection, response) };
       }
       const outcome = toleratedOutcome(response.status, options.tolerate);
       return outcome === undefined ? raise(z, connection, response) : { ok: false, outcome };
@@ -245,6 +256,7 @@ const isNetworkError = (error: unknown): error is Error & { type?: unknown; code
 const transport = async (
   z: ZObject,
   connection: Connection,
+  deadline: number,
   routeName: RouteName,
   options: CallOptions,
 ): Promise<HttpResponse<unknown>> => {
@@ -253,6 +265,13 @@ const transport = async (
   if (route === undefined) {
     // openApi() checks the routes an action declares; this is an action using an undeclared one.
     throw new Error(`${provider.label} has no route "${routeName}"; declare it in openApi()`);
+  }
+  const timeout = Math.min(REQUEST_TIMEOUT_MS, deadline - Date.now());
+  if (timeout < MIN_REQUEST_MS) {
+    throw new z.errors.Error(
+      `${provider.label} answered too slowly for this step to finish within Zapier's time limit. Try again later.`,
+      'StepTimeBudget',
+    );
   }
   try {
     return await z.request<unknown>({
@@ -266,16 +285,31 @@ const transport = async (
       },
       ...(options.params === undefined ? {} : { params: options.params }),
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-      timeout: REQUEST_TIMEOUT_MS,
+      timeout,
       skipThrowForStatus: true,
     });
   } catch (error) {
-    throw networkFailure(z, connection, options.replayUnsafe === true, error);
+    throw networkFailure(z, connection, options.replayUnsafe === true, timeout, error);
   }
 };
 
 const succeeded = (response: HttpResponse<unknown>): boolean =>
   response.status >= 200 && response.status < 300;
+
+/**
+ * The JSON of a successful answer (undefined when it has none: Deal.ai documents no 200 bodies).
+ * A web page is no answer at all: a Base URL pointing at a website must not report success.
+ */
+const answerOf = (z: ZObject, connection: Connection, response: HttpResponse<unknown>): unknown => {
+  if (/^text\/html\b/i.test(response.getHeader('content-type') ?? '')) {
+    throw new z.errors.Error(
+      `${connection.provider.label} answered with a web page instead of the API (HTTP ${String(response.status)}). Check the connection's Base URL.`,
+      'UnexpectedResponse',
+      response.status,
+    );
+  }
+  return response.data;
+};
 
 /** The outcome an action chose to accept for this failed response, if any. */
 const toleratedOutcome = (status: number, tolerate: readonly Outcome[]): Outcome | undefined => {
@@ -325,10 +359,20 @@ const raise = (z: ZObject, connection: Connection, response: HttpResponse<unknow
   throw new z.errors.Error(text, 'ApiClientError', status);
 };
 
+/** Network error codes raised before a connection exists, so before anything was sent. */
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+
 const networkFailure = (
   z: ZObject,
   connection: Connection,
   replayUnsafe: boolean,
+  timeout: number,
   error: unknown,
 ): Error => {
   if (!isNetworkError(error)) {
@@ -340,17 +384,16 @@ const networkFailure = (
   const timedOut = error.type === 'request-timeout' || error.type === 'body-timeout';
   const code = typeof error.code === 'string' ? error.code : undefined;
   const reason = timedOut
-    ? `did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds`
+    ? `did not answer within ${String(Math.round(timeout / 1000))} seconds`
     : code === 'ECONNREFUSED'
       ? 'refused the connection'
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? 'could not be found (no such host)'
         : `dropped the connection${code === undefined ? '' : ` (${code})`}`;
-  // Only a refused connection or an unknown host proves the request never reached the API. Any
-  // other drop may come after the API applied it: a 200 cut short mid-body surfaces as
-  // ERR_STREAM_PREMATURE_CLOSE (test/reliability/faults.test.ts), so it must halt, not autoreplay.
-  const neverSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
-  const sentMaybe = timedOut || !neverSent;
+  // Only a failure to connect proves the request never reached the API. Any other drop may come
+  // after the API applied it: a 200 cut short mid-body surfaces as ERR_STREAM_PREMATURE_CLOSE
+  // (test/reliability/faults.test.ts), so it must halt rather than be replayed.
+  const sentMaybe = timedOut || code === undefined || !NEVER_SENT.has(code);
   if (replayUnsafe && sentMaybe) {
     return new z.errors.HaltedError(
       `${label} at ${host} ${reason}, so the change may or may not have been applied. Check the account before replaying this step, so that nothing is done twice.`,

@@ -28,7 +28,8 @@ export const characters = (text: string): string[] => Array.from(text);
 export const invalid = (z: ZObject, label: string, reason: string): Error =>
   new z.errors.HaltedError(`${label}: ${reason}`);
 
-const show = (value: string): string => {
+/** A value quoted for a message, cut at 40 characters. */
+export const show = (value: string): string => {
   const chars = characters(value);
   return JSON.stringify(chars.length > 40 ? `${chars.slice(0, 40).join('')}…` : value);
 };

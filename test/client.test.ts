@@ -3,7 +3,12 @@ import { createServer } from 'node:net';
 import nock from 'nock';
 
 import App from '../index';
-import { DEFAULT_RETRY_SECONDS, REQUEST_TIMEOUT_MS, retryAfterSeconds } from '../src/client';
+import {
+  DEFAULT_RETRY_SECONDS,
+  REQUEST_TIMEOUT_MS,
+  STEP_BUDGET_MS,
+  retryAfterSeconds,
+} from '../src/client';
 import {
   ADMIN_KEY,
   ADMIN_ORIGIN,
@@ -197,7 +202,8 @@ describe('error bodies', () => {
 
 describe('requests', () => {
   it('sends the key only in the provider header, JSON bodies, and a timeout inside Zapier limits', async () => {
-    expect(REQUEST_TIMEOUT_MS * 2).toBeLessThan(30_000);
+    expect(STEP_BUDGET_MS).toBeLessThan(30_000);
+    expect(REQUEST_TIMEOUT_MS).toBeLessThanOrEqual(STEP_BUDGET_MS);
     nock(ADMIN_ORIGIN, {
       reqheaders: {
         authorization: `Bearer ${ADMIN_KEY}`,
@@ -248,5 +254,44 @@ describe('retryAfterSeconds', () => {
     expect(retryAfterSeconds('soon', now)).toBeNull();
     expect(retryAfterSeconds(' ', now)).toBeNull();
     expect(retryAfterSeconds(undefined, now)).toBeNull();
+  });
+});
+
+describe('the step budget', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('sends no request that could not finish inside the step budget', async () => {
+    // Slow answers without waiting: each answer moves the clock the action reads.
+    const realNow = Date.now.bind(Date);
+    let elapsed = 0;
+    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + elapsed);
+    const slowly = (ms: number, status: number, body: unknown) => (): [number, unknown] => {
+      elapsed += ms;
+      return [status, body];
+    };
+    const email = 'jane@example.com';
+    // A top-up racing another Zap, against an API that takes 11 s per answer.
+    admin()
+      .get('/users')
+      .query({ email })
+      .reply(slowly(11_000, 200, []));
+    admin()
+      .post('/users')
+      .reply(slowly(11_000, 409, 'Email already exists'));
+    admin()
+      .get('/users')
+      .query({ email })
+      .reply(slowly(2_500, 200, [{ email, credits: 1 }]));
+
+    const error = await failure(
+      run(App.creates.provision_credits, adminAuth, { email, credits: 10, mode: 'atLeast' }),
+    );
+
+    expect(error.name).toBe('AppError');
+    expect(messageOf(error)).toBe(
+      "Administration API answered too slowly for this step to finish within Zapier's time limit. Try again later.",
+    );
   });
 });

@@ -44,7 +44,7 @@ describe('readEmail', () => {
       'Email: "@example.com" is not an email address: it needs one "@" between a name and a domain.',
     ],
     [
-      `${'x'.repeat(60)}`,
+      'x'.repeat(60),
       `Email: "${'x'.repeat(40)}…" is not an email address: it needs one "@" between a name and a domain.`,
     ],
   ])('rejects %p with a message naming the field', async (value, message) => {
@@ -72,7 +72,7 @@ describe('readCredits', () => {
   it.each([
     [-5, 'Credits: -5 is not a whole number from 0 to 2,147,483,647.'],
     [1.5, 'Credits: 1.5 is not a whole number from 0 to 2,147,483,647.'],
-    [1e309, 'Credits: Infinity is not a whole number from 0 to 2,147,483,647.'],
+    [Number.POSITIVE_INFINITY, 'Credits: Infinity is not a whole number from 0 to 2,147,483,647.'],
     ['1e3', 'Credits: "1e3" is not a whole number from 0 to 2,147,483,647.'],
     ['ten', 'Credits: "ten" is not a whole number from 0 to 2,147,483,647.'],
     [2_147_483_648, 'Credits: 2147483648 is not a whole number from 0 to 2,147,483,647.'],

@@ -26,7 +26,7 @@ export const dealai = (): nock.Scope =>
   nock(`${DEALAI_ORIGIN}${DEALAI_PATH}`, {
     reqheaders: {
       'deal-ai-api-key': DEALAI_KEY,
-      'user-agent': /^zapier-whitelabel-users\/\d+\.\d+\.\d+$/,
+      'user-agent': /^Zapier whitelabel-users\/\d+\.\d+\.\d+$/,
     },
     badheaders: ['authorization'],
   });
@@ -36,7 +36,7 @@ export const admin = (): nock.Scope =>
   nock(ADMIN_ORIGIN, {
     reqheaders: {
       authorization: `Bearer ${ADMIN_KEY}`,
-      'user-agent': /^zapier-whitelabel-users\/\d+\.\d+\.\d+$/,
+      'user-agent': /^Zapier whitelabel-users\/\d+\.\d+\.\d+$/,
     },
     badheaders: ['deal-ai-api-key'],
   });

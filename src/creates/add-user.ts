@@ -96,10 +96,13 @@ const addOnDealai = async (
   const role = readText(inputData.role);
   const inviteSent = readFlag(z, inputData.sendInviteEmail, 'Send Invite Email');
   // A password is sent as typed (spaces may be part of it), but one that is only spaces is none.
+  const typed: unknown = inputData.password;
   const password =
-    typeof inputData.password === 'string' && inputData.password.trim() !== ''
-      ? inputData.password
-      : undefined;
+    typeof typed === 'number'
+      ? String(typed)
+      : typeof typed === 'string' && typed.trim() !== ''
+        ? typed
+        : undefined;
 
   const answer = await api.call('addUser', {
     body: {

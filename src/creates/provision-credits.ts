@@ -3,7 +3,7 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
 import type { Api } from '../client';
-import { emailField, invalid, readCredits, readEmail } from '../fields';
+import { emailField, invalid, readCredits, readEmail, readText, show } from '../fields';
 import { findAccount, readAccount, readAccounts, readNewAccount } from '../records';
 import type { Account } from '../records';
 
@@ -127,12 +127,12 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCr
   if (credits === undefined) {
     throw invalid(z, 'Credits', 'is empty. Map a whole number of 1 or more.');
   }
-  const mode = bundle.inputData.mode;
+  const mode = readText(bundle.inputData.mode);
   if (mode !== MODES.add && mode !== MODES.atLeast) {
     throw invalid(
       z,
       'Mode',
-      `must be "${MODES.add}" or "${MODES.atLeast}", not ${JSON.stringify(mode)}.`,
+      `must be "${MODES.add}" or "${MODES.atLeast}"${mode === undefined ? '' : `, not ${show(mode)}`}.`,
     );
   }
   const outcome =
