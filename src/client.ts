@@ -23,7 +23,7 @@ const MIN_REQUEST_MS = 1_000;
 /** When a 429 or 503 carries no usable Retry-After, ask Zapier to wait this long. */
 export const DEFAULT_RETRY_SECONDS = 60;
 
-// "Zapier" in the User-Agent also tells the platform's http logging that z.request logged it.
+// Tells the API's operators which integration, and which version of it, sent a request.
 const USER_AGENT = `Zapier whitelabel-users/${version}`;
 const MAX_MESSAGE_CHARS = 300;
 

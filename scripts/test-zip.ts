@@ -1,0 +1,318 @@
+/**
+ * `npm run test:zip`: proves build/build.zip is deployable, using only what is inside it.
+ *
+ * 1. Builds build/build.zip (scripts/build-zip.ts) unless it exists and is newer than every build
+ *    input (package.json, package-lock.json, .zapierapprc, index.*, tsconfig*, src/**).
+ * 2. Reads the zip with scripts/zip-file.ts (node:zlib, every entry's CRC-32 checked) and checks
+ *    its file list: every file the integration needs is there, and nothing else is: only index.js,
+ *    zapierwrapper.js, definition.json, package.json, dist/index.js, dist/package.json, dist/src/**
+ *    and node_modules/** of runtime packages (zapier-platform-core's tree, per package-lock.json).
+ * 3. Unpacks it into a fresh folder under the OS temp dir (no node_modules above it) and starts a
+ *    Node 22 process there (scripts/zip-driver.ts: cwd = that folder, no NODE_PATH/NODE_OPTIONS)
+ *    which loads zapierwrapper.js and calls its Lambda handler, as Zapier does, with:
+ *    `{command: 'definition'}`, then `{command: 'execute', method: 'authentication.test', bundle}`
+ *    (good key, then bad key) and `creates.add_user.operation.perform`, against a local stand-in
+ *    for the admin API on 127.0.0.1 (scripts/admin-stub.ts). It checks the answers, the requests
+ *    the stand-in received, and that every module the process loaded came from the unpacked zip.
+ *
+ * Options: `--rebuild` always rebuilds; `--zip <file>` checks that zip instead (never builds).
+ * Exits 1 with the failed checks listed when anything is wrong.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+
+import { STUB_API_KEY, STUB_OWNER, startAdminStub } from './admin-stub';
+import type { AdminStub } from './admin-stub';
+import { buildProjectZip } from './build-zip';
+import { nodeModulesAbove, startDriver } from './driver-client';
+import type { Driver } from './driver-client';
+import {
+  BUILD_ZIP,
+  DEV_TOOLING,
+  ROOT,
+  listFiles,
+  readPackageJson,
+  requireNode22,
+  runtimePackages,
+  stringField,
+  zipIsFresh,
+} from './project';
+import type { RuntimePackage } from './project';
+import { extractZip, readZip } from './zip-file';
+import type { ZipFile } from './zip-file';
+import type { Bundle, Reply } from './zip-driver';
+
+const ROOT_FILES = [
+  'index.js',
+  'zapierwrapper.js',
+  'definition.json',
+  'package.json',
+  'dist/index.js',
+  'dist/package.json',
+];
+const CREATES = ['add_user', 'provision_credits', 'change_role', 'remove_user'];
+const SEARCHES = ['find_user'];
+/** Loaded through Node 22's require(esm); esbuild misses them (see .zapierapprc). */
+const ESM_SHIMS = ['async-function', 'async-generator-function', 'generator-function'];
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const checks: Check[] = [];
+const check = (name: string, ok: boolean, detail: string): boolean => {
+  checks.push({ name, ok, detail });
+  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}: ${detail}`);
+  return ok;
+};
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const keysOf = (value: unknown): string[] => (isRecord(value) ? Object.keys(value).sort() : []);
+
+const list = (items: readonly string[], max = 8): string =>
+  items.length <= max
+    ? items.join(', ')
+    : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+
+/** The files the integration cannot run without. */
+const requiredFiles = (packages: readonly RuntimePackage[]): string[] => {
+  const compiled = listFiles(path.join(ROOT, 'src'))
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+    .map((file) => `dist/src/${file.replace(/\.ts$/, '.js')}`);
+  const shims = ESM_SHIMS.filter((name) =>
+    packages.some((pkg) => pkg.location === `node_modules/${name}`),
+  ).map((name) => `node_modules/${name}/require.mjs`);
+  return [
+    ...ROOT_FILES,
+    ...compiled,
+    'node_modules/zapier-platform-core/package.json',
+    'node_modules/zapier-platform-core/index.js',
+    ...shims,
+  ];
+};
+
+/** Why `name` must not be in the zip, or undefined when it may be. */
+const notAllowed = (name: string, packages: readonly RuntimePackage[]): string | undefined => {
+  if (ROOT_FILES.includes(name) || name.startsWith('dist/src/')) {
+    return undefined;
+  }
+  if (name.startsWith('node_modules/')) {
+    if (packages.some((pkg) => name.startsWith(`${pkg.location}/`))) {
+      return undefined;
+    }
+    const tool = DEV_TOOLING.find((tool) => name.includes(`node_modules/${tool}/`));
+    return tool === undefined ? 'not a runtime package' : `dev tooling (${tool})`;
+  }
+  return 'not part of the runtime app';
+};
+
+const checkFileList = (zip: ZipFile, packages: readonly RuntimePackage[]): void => {
+  const files = zip.entries.filter((entry) => !entry.isDirectory).map((entry) => entry.name);
+  let bytes = 0;
+  for (const entry of zip.entries) {
+    bytes += zip.read(entry).length;
+  }
+  check('zip readable', true, `${files.length} files, ${bytes} bytes unpacked, CRC-32 all good`);
+  const present = new Set(files);
+  const missing = requiredFiles(packages).filter((file) => !present.has(file));
+  check(
+    'required files present',
+    missing.length === 0,
+    missing.length === 0
+      ? `${requiredFiles(packages).length} files, incl. dist/src/** for every src/**/*.ts and the require.mjs shims`
+      : `missing ${list(missing)} (a src file not imported from index.ts, or includeInBuild lost?)`,
+  );
+  const stray = files.flatMap((file) => {
+    const reason = notAllowed(file, packages);
+    return reason === undefined ? [] : [`${file} (${reason})`];
+  });
+  const packageCount = new Set(
+    files.flatMap((file) => {
+      const pkg = packages.find((candidate) => file.startsWith(`${candidate.location}/`));
+      return pkg === undefined ? [] : [pkg.location];
+    }),
+  ).size;
+  check(
+    'nothing else inside',
+    stray.length === 0,
+    stray.length === 0
+      ? `only the app's runtime files and ${packageCount} of the ${packages.length} runtime packages`
+      : `${stray.length} unexpected: ${list(stray)}`,
+  );
+  const symlinks = zip.entries.filter((entry) => entry.isSymlink).map((entry) => entry.name);
+  check('no symlinks', symlinks.length === 0, symlinks.length === 0 ? 'none' : list(symlinks));
+};
+
+const expectOk = (reply: Reply, what: string): unknown => {
+  if (!reply.ok) {
+    throw new Error(`${what} failed: ${reply.error}`);
+  }
+  return reply.value;
+};
+
+const runHandler = async (driver: Driver, stub: AdminStub, appDir: string): Promise<void> => {
+  const packageJson = readPackageJson(ROOT);
+  const corePackage = readPackageJson(path.join(appDir, 'node_modules', 'zapier-platform-core'));
+  const definition = expectOk(await driver.request({ op: 'definition' }), 'definition');
+  const fileDefinition: unknown = JSON.parse(
+    fs.readFileSync(path.join(appDir, 'definition.json'), 'utf8'),
+  );
+  const creates = keysOf(isRecord(definition) ? definition.creates : undefined);
+  const searches = keysOf(isRecord(definition) ? definition.searches : undefined);
+  const authentication = isRecord(definition) ? definition.authentication : undefined;
+  check(
+    'definition event',
+    isRecord(definition) &&
+      definition.version === stringField(packageJson, 'version') &&
+      definition.platformVersion === stringField(corePackage, 'version') &&
+      CREATES.every((key) => creates.includes(key)) &&
+      SEARCHES.every((key) => searches.includes(key)) &&
+      isRecord(authentication) &&
+      authentication.type === 'custom',
+    `version ${String(isRecord(definition) ? definition.version : '?')}, platform ${String(isRecord(definition) ? definition.platformVersion : '?')}, creates [${creates.join(', ')}], searches [${searches.join(', ')}]`,
+  );
+  check(
+    'definition matches definition.json',
+    isDeepStrictEqual(definition, fileDefinition),
+    'the handler serves the definition the CLI wrote into the zip',
+  );
+
+  const authData = { provider: 'admin', apiKey: STUB_API_KEY, baseUrl: stub.baseUrl };
+  const connection: Bundle = { authData, inputData: {} };
+  stub.requests.length = 0;
+  const tested = expectOk(
+    await driver.request({ op: 'execute', method: 'authentication.test', bundle: connection }),
+    'authentication.test',
+  );
+  const [testRequest] = stub.requests;
+  check(
+    'authentication.test',
+    isRecord(tested) &&
+      tested.email === STUB_OWNER.email &&
+      stub.requests.length === 1 &&
+      testRequest?.method === 'GET' &&
+      testRequest.path === '/user' &&
+      testRequest.authorization === `Bearer ${STUB_API_KEY}`,
+    `${JSON.stringify(tested)} after ${stub.requests.length} request(s): ${stub.requests.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+  );
+
+  stub.requests.length = 0;
+  const refused = await driver.request({
+    op: 'execute',
+    method: 'authentication.test',
+    bundle: { authData: { ...authData, apiKey: 'wrong-key' }, inputData: {} },
+  });
+  check(
+    'authentication.test, bad key',
+    !refused.ok && refused.error.includes('HTTP 403') && stub.requests.length === 1,
+    refused.ok ? `unexpectedly succeeded: ${JSON.stringify(refused.value)}` : refused.error,
+  );
+
+  stub.requests.length = 0;
+  const added = expectOk(
+    await driver.request({
+      op: 'execute',
+      method: 'creates.add_user.operation.perform',
+      bundle: { authData, inputData: { email: ' New.User@Example.com ', credits: '5' } },
+    }),
+    'creates.add_user.operation.perform',
+  );
+  const [addRequest] = stub.requests;
+  const sent: unknown = addRequest === undefined ? undefined : JSON.parse(addRequest.body);
+  check(
+    'creates.add_user.operation.perform',
+    isRecord(added) &&
+      added.email === 'new.user@example.com' &&
+      added.credits === 5 &&
+      typeof added.token === 'string' &&
+      stub.requests.length === 1 &&
+      addRequest?.method === 'POST' &&
+      addRequest.path === '/users' &&
+      addRequest.contentType === 'application/json' &&
+      isDeepStrictEqual(sent, { email: 'New.User@Example.com', credits: 5 }),
+    `sent ${addRequest === undefined ? 'nothing' : `${addRequest.method} ${addRequest.path} ${addRequest.body}`}, got ${JSON.stringify(added)}`,
+  );
+
+  const modules = expectOk(await driver.request({ op: 'modules' }), 'modules');
+  const files = isRecord(modules) && Array.isArray(modules.files) ? modules.files.map(String) : [];
+  const core = isRecord(modules) ? String(modules.core) : '';
+  const outside = files.filter((file) => !file.startsWith(appDir + path.sep));
+  check(
+    'nothing loaded from outside the zip',
+    files.length > 0 && outside.length === 0 && core.startsWith(appDir + path.sep),
+    outside.length === 0
+      ? `${files.length} modules, all from the unpacked folder; zapier-platform-core from ${path.relative(appDir, core)}`
+      : `loaded from elsewhere: ${list(outside)}`,
+  );
+};
+
+const main = async (): Promise<void> => {
+  requireNode22();
+  const args = process.argv.slice(2);
+  const zipArg = args.indexOf('--zip');
+  let zipFile = BUILD_ZIP;
+  if (zipArg >= 0) {
+    zipFile = path.resolve(args[zipArg + 1] ?? '');
+    console.log(`test:zip: checking ${zipFile}`);
+  } else if (args.includes('--rebuild') || !zipIsFresh()) {
+    console.log('test:zip: build/build.zip is missing or older than its sources; building it');
+    buildProjectZip();
+  } else {
+    console.log('test:zip: build/build.zip is newer than every build input; reusing it');
+  }
+
+  const packages = runtimePackages();
+  const zip = readZip(zipFile);
+  checkFileList(zip, packages);
+
+  const temp = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'whitelabel-zip-test-'));
+  const appDir = path.join(temp, 'app');
+  let stub: AdminStub | undefined;
+  let driver: Driver | undefined;
+  try {
+    extractZip(zip, appDir);
+    const above = nodeModulesAbove(appDir);
+    check(
+      'isolated folder',
+      above.length === 0,
+      above.length === 0
+        ? `unpacked into ${appDir}; no node_modules above it`
+        : `node_modules above the unpacked folder could leak in: ${list(above)}`,
+    );
+    stub = await startAdminStub();
+    driver = startDriver(appDir);
+    await runHandler(driver, stub, appDir);
+  } catch (error) {
+    const stderr = driver?.stderr() ?? '';
+    check(
+      'handler run',
+      false,
+      `${error instanceof Error ? error.message : String(error)}${stderr === '' ? '' : `\n${stderr}`}`,
+    );
+  } finally {
+    await driver?.close();
+    await stub?.close();
+    fs.rmSync(temp, { recursive: true, force: true });
+  }
+
+  const failed = checks.filter((item) => !item.ok);
+  if (failed.length > 0) {
+    console.error(
+      `\ntest:zip FAILED: ${failed.length} of ${checks.length} checks: ${failed.map((item) => item.name).join('; ')}`,
+    );
+    process.exitCode = 1;
+  } else {
+    console.log(`\ntest:zip passed: ${checks.length} checks on ${path.relative(ROOT, zipFile)}`);
+  }
+};
+
+main().catch((error: unknown) => {
+  console.error(`test:zip FAILED: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
