@@ -6,7 +6,7 @@
 import type { Bundle, HttpResponse, ZObject } from 'zapier-platform-core';
 
 import { version } from '../package.json';
-import { characters } from './fields';
+import { characters, show } from './fields';
 import { PROVIDERS, isProviderId, providersWith } from './providers';
 import type { Provider, RouteName } from './providers';
 
@@ -83,7 +83,7 @@ const resolveBaseUrl = (z: ZObject, provider: Provider, raw: string | undefined)
     url = new URL(value);
   } catch {
     throw new z.errors.Error(
-      `The connection's Base URL "${value}" is not a URL. Leave it empty to use ${provider.defaultBaseUrl}. ${reconnect}`,
+      `The connection's Base URL ${show(value)} is not a URL. Leave it empty to use ${provider.defaultBaseUrl}. ${reconnect}`,
       'InvalidBaseUrl',
     );
   }
