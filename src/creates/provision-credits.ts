@@ -50,18 +50,27 @@ export interface ProvisionedCredits {
   mode: string;
 }
 
+// `replayUnsafe` below: whether a lost answer must stop the run. In Add mode a replay would grant
+// again; in Top Up mode a replay reads the balance first, so Zapier may retry it like any error.
+
 /** Creates the account with `credits`; `undefined` when it turns out to exist already. */
-const create = async (z: ZObject, api: Api, email: string, credits: number) => {
+const create = async (
+  z: ZObject,
+  api: Api,
+  email: string,
+  credits: number,
+  replayUnsafe: boolean,
+) => {
   const result = await api.attempt('addUser', {
     body: { email, credits },
     tolerate: ['exists'],
-    replayUnsafe: true,
+    replayUnsafe,
   });
   return result.ok ? readNewAccount(z, result.data) : undefined;
 };
 
-const grant = async (z: ZObject, api: Api, email: string, amount: number) =>
-  readAccount(z, await api.call('grantCredits', { body: { email, amount }, replayUnsafe: true }));
+const grant = async (z: ZObject, api: Api, email: string, amount: number, replayUnsafe: boolean) =>
+  readAccount(z, await api.call('grantCredits', { body: { email, amount }, replayUnsafe }));
 
 /** Grants to an existing account; `undefined` when there is none. */
 const grantIfPresent = async (z: ZObject, api: Api, email: string, amount: number) => {
@@ -82,12 +91,12 @@ const addCredits = async (z: ZObject, api: Api, email: string, credits: number) 
   if (granted !== undefined) {
     return { account: granted, granted: credits, created: false };
   }
-  const created = await create(z, api, email, credits);
+  const created = await create(z, api, email, credits, true);
   if (created !== undefined) {
     return { account: created, granted: credits, created: true };
   }
   // Created by someone else between our two requests: grant to it after all.
-  return { account: await grant(z, api, email, credits), granted: credits, created: false };
+  return { account: await grant(z, api, email, credits, true), granted: credits, created: false };
 };
 
 /**
@@ -101,7 +110,7 @@ const topUp = async (z: ZObject, api: Api, email: string, target: number) => {
   };
   let current = await lookup();
   if (current === undefined) {
-    const created = await create(z, api, email, target);
+    const created = await create(z, api, email, target, false);
     if (created !== undefined) {
       return { account: created, granted: target, created: true };
     }
@@ -117,7 +126,7 @@ const topUp = async (z: ZObject, api: Api, email: string, target: number) => {
     return { account: current, granted: 0, created: false };
   }
   const amount = target - current.credits;
-  return { account: await grant(z, api, email, amount), granted: amount, created: false };
+  return { account: await grant(z, api, email, amount, false), granted: amount, created: false };
 };
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCredits> => {

@@ -121,3 +121,33 @@ describe('Provision Credits input', () => {
     expect(unmatched).toEqual([]);
   });
 });
+
+describe('Provision Credits when the answer to a grant is lost', () => {
+  const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+
+  it('stops the run in Add mode, where a replay would grant again', async () => {
+    admin().patch('/users', { email, amount: 5 }).replyWithError(reset());
+
+    const error = await failure(run(provision, adminAuth, { email, credits: 5, mode: 'add' }));
+
+    expect(error.name).toBe('HaltedError');
+    expect(messageOf(error)).toBe(
+      'Administration API at api.agentfirst.dev dropped the connection (ECONNRESET), so the change may or may not have been applied. Check the account before replaying this step, so that nothing is done twice.',
+    );
+  });
+
+  it('fails as an error Zapier may replay in Top Up mode, which reads the balance again first', async () => {
+    admin()
+      .get('/users')
+      .query({ email })
+      .reply(200, [{ email, credits: 1 }]);
+    admin().patch('/users', { email, amount: 4 }).replyWithError(reset());
+
+    const error = await failure(run(provision, adminAuth, { email, credits: 5, mode: 'atLeast' }));
+
+    expect(error.name).toBe('AppError');
+    expect(messageOf(error)).toBe(
+      "Administration API at api.agentfirst.dev dropped the connection (ECONNRESET). Check the connection's Base URL, or try again later.",
+    );
+  });
+});
