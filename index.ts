@@ -13,9 +13,10 @@ export default defineApp({
   version,
   platformVersion,
   authentication,
-  // The request helper (src/client.ts) reads every status itself, 429 included, so that the
-  // user sees the API's own words and the Retry-After it asked for.
-  flags: { skipThrowForStatus: true, throwForThrottlingEarly: false },
+  // The request helper (src/client.ts) reads every status itself, 429 included (which the
+  // platform would otherwise turn into its own ThrottledError first), so that the user sees the
+  // API's own words and the Retry-After it asked for.
+  flags: { throwForThrottlingEarly: false },
   creates: {
     [addUser.key]: addUser,
     [provisionCredits.key]: provisionCredits,

@@ -33,14 +33,7 @@ export interface AdminAccount {
   credits: number;
 }
 
-export interface NewDealaiUser {
-  email: string;
-  firstName: string;
-  lastName: string | null;
-  role: string | null;
-  passwordSource: PasswordSource;
-  inviteSent: boolean;
-}
+export type NewDealaiUser = DealaiUser;
 
 export type GrantResult =
   | { status: 'granted'; account: AdminAccount }
