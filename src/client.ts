@@ -163,7 +163,12 @@ export const openApi = (
         return { ok: true, data: answerOf(z, connection, response) };
       }
       const outcome = toleratedOutcome(response.status, options.tolerate);
-      return outcome === undefined ? raise(z, connection, response) : { ok: false, outcome };
+      if (outcome === undefined) {
+        return raise(z, connection, response);
+      }
+      // A "404" web page is a wrong Base URL, not the API saying the account is gone.
+      refuseWebPage(z, connection, response);
+      return { ok: false, outcome };
     },
   };
 };
@@ -301,6 +306,12 @@ const succeeded = (response: HttpResponse<unknown>): boolean =>
  * A web page is no answer at all: a Base URL pointing at a website must not report success.
  */
 const answerOf = (z: ZObject, connection: Connection, response: HttpResponse<unknown>): unknown => {
+  refuseWebPage(z, connection, response);
+  return response.data;
+};
+
+/** Throws when the answer is a web page: it comes from a website, not from the API. */
+const refuseWebPage = (z: ZObject, connection: Connection, response: HttpResponse<unknown>) => {
   if (/^text\/html\b/i.test(response.getHeader('content-type') ?? '')) {
     throw new z.errors.Error(
       `${connection.provider.label} answered with a web page instead of the API (HTTP ${String(response.status)}). Check the connection's Base URL.`,
@@ -308,7 +319,6 @@ const answerOf = (z: ZObject, connection: Connection, response: HttpResponse<unk
       response.status,
     );
   }
-  return response.data;
 };
 
 /** The outcome an action chose to accept for this failed response, if any. */

@@ -15,6 +15,8 @@ import {
   DEALAI_KEY,
   admin,
   adminAuth,
+  appTester,
+  callable,
   dealai,
   dealaiAuth,
   failure,
@@ -292,6 +294,39 @@ describe('the step budget', () => {
     expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       "Administration API answered too slowly for this step to finish within Zapier's time limit. Try again later.",
+    );
+  });
+});
+
+describe('web pages in place of the API', () => {
+  it('fails the connection test when a wrong Base URL answers the key check with a 404 page', async () => {
+    dealai()
+      .patch('/users/role', {})
+      .reply(404, '<html><title>Not Found</title></html>', { 'Content-Type': 'text/html' });
+
+    const error = await failure(
+      appTester(callable(App.authentication?.test), { authData: dealaiAuth }),
+    );
+
+    expect(error.name).toBe('AppError');
+    expect(messageOf(error)).toBe(
+      "Deal.ai White Label answered with a web page instead of the API (HTTP 404). Check the connection's Base URL.",
+    );
+  });
+
+  it('never reports a user as already gone because a web page said 404', async () => {
+    admin()
+      .delete('/users')
+      .reply(404, '<!doctype html><title>404</title>', {
+        'Content-Type': 'text/html; charset=utf-8',
+      });
+
+    const error = await failure(
+      run(removeUser, adminAuth, { email: 'a@b.co', ignoreMissing: true }),
+    );
+
+    expect(messageOf(error)).toBe(
+      "Administration API answered with a web page instead of the API (HTTP 404). Check the connection's Base URL.",
     );
   });
 });
