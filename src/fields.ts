@@ -101,7 +101,8 @@ export const readCredits = (
       `${shown} is not a whole number from ${min} to ${MAX_CREDITS.toLocaleString('en-US')}.`,
     );
   }
-  return number;
+  // -0 passes every check above; the API and the user should see 0.
+  return number === 0 ? 0 : number;
 };
 
 const TRUE_WORDS = new Set(['true', 'yes', 'y', '1', 'on']);

@@ -82,6 +82,12 @@ describe('readCredits', () => {
 
     expect(messageOf(error)).toBe(message);
   });
+
+  it('reads -0 as 0, not negative zero', async () => {
+    const credits = await check((z) => readCredits(z, -0, 'Credits', 0));
+
+    expect(Object.is(credits, 0)).toBe(true);
+  });
 });
 
 describe('readFlag', () => {

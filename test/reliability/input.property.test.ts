@@ -222,7 +222,10 @@ const creditsOf = (value: unknown, min: number): number | undefined | 'invalid' 
       : typeof value === 'string' && /^[+-]?[0-9]+(\.0+)?$/.test(value.trim())
         ? Number(value.trim())
         : Number.NaN;
-  return Number.isInteger(number) && number >= min && number <= MAX_CREDITS ? number : 'invalid';
+  if (!Number.isInteger(number) || number < min || number > MAX_CREDITS) {
+    return 'invalid';
+  }
+  return number === 0 ? 0 : number; // -0 is sent, and returned, as 0
 };
 
 /** The password is sent as typed (a number as its text), unless it is only spaces. */
