@@ -315,11 +315,9 @@ describe('web pages in place of the API', () => {
   });
 
   it('never reports a user as already gone because a web page said 404', async () => {
-    admin()
-      .delete('/users')
-      .reply(404, '<!doctype html><title>404</title>', {
-        'Content-Type': 'text/html; charset=utf-8',
-      });
+    admin().delete('/users').reply(404, '<!doctype html><title>404</title>', {
+      'Content-Type': 'text/html; charset=utf-8',
+    });
 
     const error = await failure(
       run(removeUser, adminAuth, { email: 'a@b.co', ignoreMissing: true }),
