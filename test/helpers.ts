@@ -100,19 +100,22 @@ export const messageOf = (error: Error): string => {
   return error.message.split('\nWhat happened:')[0] ?? '';
 };
 
+/** The payload of an error that Zapier wraps in JSON (AppError, ThrottledError). */
+export const payloadOf = (error: Error): Record<string, unknown> => {
+  const parsed: unknown = JSON.parse(error.message);
+  if (typeof parsed !== 'object' || parsed === null) {
+    throw new Error(`not a JSON-wrapped error: ${error.message}`);
+  }
+  return Object.fromEntries(Object.entries(parsed));
+};
+
 /** A ThrottledError's message and the delay (seconds) it asks Zapier to wait. */
 export const throttleOf = (error: Error): { message: string; delay: number | null } => {
-  const parsed: unknown = JSON.parse(error.message);
-  if (
-    typeof parsed !== 'object' ||
-    parsed === null ||
-    !('message' in parsed) ||
-    !('delay' in parsed)
-  ) {
+  const { message, delay } = payloadOf(error);
+  if (typeof message !== 'string') {
     throw new Error(`not a ThrottledError: ${error.message}`);
   }
-  const { message, delay } = parsed;
-  return { message: String(message), delay: typeof delay === 'number' ? delay : null };
+  return { message, delay: typeof delay === 'number' ? delay : null };
 };
 
 beforeAll(() => {

@@ -25,9 +25,9 @@ import {
   dealaiAuth,
   failure,
   messageOf,
+  payloadOf,
   run,
 } from '../helpers';
-import { payloadOf } from './support';
 
 const addUser = App.creates.add_user;
 const provision = App.creates.provision_credits;

@@ -13,15 +13,17 @@ import nock from 'nock';
 
 import App from '../../index';
 import { MAX_CREDITS } from '../../src/fields';
-import { admin, adminAuth, dealai, dealaiAuth, messageOf, run, unmatched } from '../helpers';
 import {
-  ROUTES,
-  bodyProblem,
-  emailProblem,
+  admin,
+  adminAuth,
+  dealai,
+  dealaiAuth,
+  messageOf,
   payloadOf,
-  recordRoutes,
-  undefinedPaths,
-} from './support';
+  run,
+  unmatched,
+} from '../helpers';
+import { ROUTES, bodyProblem, emailProblem, recordRoutes, undefinedPaths } from './support';
 import type { Sent } from './support';
 
 const RUNS = 200;

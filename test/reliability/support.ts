@@ -142,15 +142,6 @@ export const bodyProblem = (body: unknown): string | undefined => {
   return undefined;
 };
 
-/** The payload of an error that Zapier wraps in JSON (AppError, ThrottledError). */
-export const payloadOf = (error: Error): Record<string, unknown> => {
-  const parsed: unknown = JSON.parse(error.message);
-  if (typeof parsed !== 'object' || parsed === null) {
-    throw new Error(`not a JSON-wrapped error: ${error.message}`);
-  }
-  return Object.fromEntries(Object.entries(parsed));
-};
-
 /** Every string inside a value (keys included), for "does this leak X" checks. */
 export const stringsIn = (value: unknown): string[] => {
   if (typeof value === 'string') {
