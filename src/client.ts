@@ -51,10 +51,28 @@ export interface CallOptions {
    * instead of failing with an error that Zapier's autoreplay would send again.
    */
   replayUnsafe?: boolean;
+  /**
+   * Sending it again is harmless even after a lost answer, because the action reads the account
+   * before it writes (Top Up). Such a write never counts in the step's {@link Effect}.
+   */
+  repeatable?: boolean;
 }
+
+/**
+ * What a step's writes (requests other than GET, unless `repeatable`) may have done so far:
+ * - `none`: every write was refused with an answer, or never left (the connection was refused);
+ * - `applied`: a write was answered with success;
+ * - `unknown`: a write may have reached the API, but its answer was lost (a timeout, a dropped
+ *   connection, an answer cut short).
+ * This is the one place that decides whether a failed step changed something, for the request
+ * helper's own halts (`replayUnsafe`) and for the Idempotency Key (idempotency.ts).
+ */
+export type Effect = 'none' | 'applied' | 'unknown';
 
 export interface Api {
   connection: Connection;
+  /** What this step's writes may have done so far (see {@link Effect}). */
+  effect: () => Effect;
   /** Sends the request and returns the answer's JSON (undefined when there is none); any failure throws. */
   call: (route: RouteName, options?: CallOptions) => Promise<unknown>;
   /** Like call, but the failures named in `tolerate` come back as an outcome instead of an error. */
@@ -140,6 +158,17 @@ export const openApi = (
 ): Api => {
   const connection = readConnection(z, bundle);
   const deadline = Date.now() + STEP_BUDGET_MS;
+  let effect: Effect = 'none';
+  const noteEffect = (
+    route: RouteName,
+    options: CallOptions,
+    happened: Exclude<Effect, 'none'>,
+  ) => {
+    const write = connection.provider.routes[route]?.method !== 'GET';
+    if (write && options.repeatable !== true && effect !== 'unknown') {
+      effect = happened;
+    }
+  };
   const missing = routes.filter((route) => connection.provider.routes[route] === undefined);
   if (missing.length > 0) {
     const supporting = joinList(providersWith(routes).map((provider) => provider.label));
@@ -149,18 +178,38 @@ export const openApi = (
       'UnsupportedByProvider',
     );
   }
+  const send = async (route: RouteName, options: CallOptions) => {
+    try {
+      return await transport(z, connection, deadline, route, options);
+    } catch (error) {
+      if (mayHaveArrived(error)) {
+        noteEffect(route, options, 'unknown');
+      }
+      throw error;
+    }
+  };
+  const accept = (
+    route: RouteName,
+    options: CallOptions,
+    response: HttpResponse<unknown>,
+  ): unknown => {
+    const data = answerOf(z, connection, response);
+    noteEffect(route, options, 'applied');
+    return data;
+  };
   return {
     connection,
+    effect: () => effect,
     call: async (route, options = {}) => {
-      const response = await transport(z, connection, deadline, route, options);
+      const response = await send(route, options);
       return succeeded(response)
-        ? answerOf(z, connection, response)
+        ? accept(route, options, response)
         : raise(z, connection, response);
     },
     attempt: async (route, options) => {
-      const response = await transport(z, connection, deadline, route, options);
+      const response = await send(route, options);
       if (succeeded(response)) {
-        return { ok: true, data: answerOf(z, connection, response) };
+        return { ok: true, data: accept(route, options, response) };
       }
       const outcome = toleratedOutcome(response.status, options.tolerate);
       if (outcome === undefined) {
@@ -273,9 +322,11 @@ const transport = async (
   }
   const timeout = Math.min(REQUEST_TIMEOUT_MS, deadline - Date.now());
   if (timeout < MIN_REQUEST_MS) {
-    throw new z.errors.Error(
-      `${provider.label} answered too slowly for this step to finish within Zapier's time limit. Try again later.`,
-      'StepTimeBudget',
+    throw unsent(
+      new z.errors.Error(
+        `${provider.label} answered too slowly for this step to finish within Zapier's time limit. Try again later.`,
+        'StepTimeBudget',
+      ),
     );
   }
   try {
@@ -294,7 +345,8 @@ const transport = async (
       skipThrowForStatus: true,
     });
   } catch (error) {
-    throw networkFailure(z, connection, options.replayUnsafe === true, timeout, error);
+    const failure = networkFailure(z, connection, options.replayUnsafe === true, timeout, error);
+    throw neverSent(error) ? unsent(failure) : failure;
   }
 };
 
@@ -378,6 +430,29 @@ const NEVER_SENT = new Set([
   'EHOSTUNREACH',
 ]);
 
+/**
+ * Only a failure to connect proves the request never reached the API. Any other drop may come
+ * after the API applied it: a 200 cut short mid-body surfaces as ERR_STREAM_PREMATURE_CLOSE
+ * (test/reliability/faults.test.ts), and so does anything unexpected z.request throws.
+ */
+const neverSent = (error: unknown): boolean => {
+  if (!isNetworkError(error)) {
+    return false;
+  }
+  const timedOut = error.type === 'request-timeout' || error.type === 'body-timeout';
+  return !timedOut && typeof error.code === 'string' && NEVER_SENT.has(error.code);
+};
+
+/** The errors thrown before a request left: they say nothing was applied. */
+const UNSENT = new WeakSet<Error>();
+
+const unsent = (error: Error): Error => {
+  UNSENT.add(error);
+  return error;
+};
+
+const mayHaveArrived = (error: unknown): boolean => !(error instanceof Error && UNSENT.has(error));
+
 const networkFailure = (
   z: ZObject,
   connection: Connection,
@@ -400,11 +475,8 @@ const networkFailure = (
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? 'could not be found (no such host)'
         : `dropped the connection${code === undefined ? '' : ` (${code})`}`;
-  // Only a failure to connect proves the request never reached the API. Any other drop may come
-  // after the API applied it: a 200 cut short mid-body surfaces as ERR_STREAM_PREMATURE_CLOSE
-  // (test/reliability/faults.test.ts), so it must halt rather than be replayed.
-  const sentMaybe = timedOut || code === undefined || !NEVER_SENT.has(code);
-  if (replayUnsafe && sentMaybe) {
+  // A drop after the request may have been applied must halt rather than be replayed (neverSent).
+  if (replayUnsafe && !neverSent(error)) {
     return new z.errors.HaltedError(
       `${label} at ${host} ${reason}, so the change may or may not have been applied. Check the account before replaying this step, so that nothing is done twice.`,
     );

@@ -43,8 +43,14 @@ describe('the public contract', () => {
       'sendInviteEmail',
       'role',
       'credits',
+      'idempotencyKey',
     ]);
-    expect(inputKeys(App.creates.provision_credits)).toEqual(['email', 'credits', 'mode']);
+    expect(inputKeys(App.creates.provision_credits)).toEqual([
+      'email',
+      'credits',
+      'mode',
+      'idempotencyKey',
+    ]);
     expect(inputKeys(App.creates.change_role)).toEqual(['email', 'role', 'clearRole']);
     expect(inputKeys(App.creates.remove_user)).toEqual(['email', 'ignoreMissing']);
     expect(inputKeys(App.searches.find_user)).toEqual(['email']);

@@ -1,9 +1,12 @@
 import { defineCreate, defineInputFields } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
+import type { Json } from '../cache';
 import { openApi } from '../client';
 import type { Api } from '../client';
 import { emailField, invalid, readCredits, readEmail, readFlag, readText } from '../fields';
+import { idempotencyKeyField, once, replayOutputFields } from '../idempotency';
+import type { Output } from '../idempotency';
 import { readNewAccount, textAt } from '../records';
 
 export const ADD_USER = 'add_user';
@@ -59,11 +62,13 @@ const inputFields = defineInputFields([
     helpText:
       'API credits to preload the new account with, a whole number of 0 or more (Administration API only). Leave empty for none.',
   },
+  idempotencyKeyField,
 ]);
 
 type Input = InferInputData<typeof inputFields>;
 
-export interface AddedUser {
+// A type, not an interface: it must fit the Idempotency Key's flat output records.
+export type AddedUser = {
   provider: string;
   email: string;
   firstName: string | null;
@@ -72,15 +77,16 @@ export interface AddedUser {
   inviteSent: boolean;
   credits: number | null;
   token: string | null;
+};
+
+/** The checked request: what to send, what makes it this request, and how to read the answer. */
+interface Plan {
+  body: Record<string, string | number>;
+  request: Json;
+  added: (answer: unknown) => AddedUser;
 }
 
-const addOnDealai = async (
-  z: ZObject,
-  bundle: Bundle<Input>,
-  api: Api,
-  email: string,
-): Promise<AddedUser> => {
-  const { inputData } = bundle;
+const planOnDealai = (z: ZObject, inputData: Input, api: Api, email: string): Plan => {
   if (readCredits(z, inputData.credits, 'Starting Credits', 0) !== undefined) {
     throw invalid(
       z,
@@ -104,7 +110,7 @@ const addOnDealai = async (
         ? typed
         : undefined;
 
-  const answer = await api.call('addUser', {
+  return {
     body: {
       firstName,
       ...(lastName === undefined ? {} : { lastName }),
@@ -113,16 +119,25 @@ const addOnDealai = async (
       sendInviteEmail: inviteSent ? 'yes' : 'no',
       ...(role === undefined ? {} : { role }),
     },
-  });
-  return {
-    provider: api.connection.provider.id,
-    email: textAt(answer, 'email') ?? email,
-    firstName: textAt(answer, 'firstName') ?? firstName,
-    lastName: textAt(answer, 'lastName') ?? lastName ?? null,
-    role: textAt(answer, 'role') ?? role ?? null,
-    inviteSent,
-    credits: null,
-    token: null,
+    // Whether a password was given, never the password itself.
+    request: {
+      firstName,
+      lastName: lastName ?? null,
+      email: email.toLowerCase(),
+      password: password !== undefined,
+      inviteSent,
+      role: role ?? null,
+    },
+    added: (answer) => ({
+      provider: api.connection.provider.id,
+      email: textAt(answer, 'email') ?? email,
+      firstName: textAt(answer, 'firstName') ?? firstName,
+      lastName: textAt(answer, 'lastName') ?? lastName ?? null,
+      role: textAt(answer, 'role') ?? role ?? null,
+      inviteSent,
+      credits: null,
+      token: null,
+    }),
   };
 };
 
@@ -133,13 +148,7 @@ const DEALAI_ONLY = [
   ['role', 'Role'],
 ] as const;
 
-const addOnAdmin = async (
-  z: ZObject,
-  bundle: Bundle<Input>,
-  api: Api,
-  email: string,
-): Promise<AddedUser> => {
-  const { inputData } = bundle;
+const planOnAdmin = (z: ZObject, inputData: Input, api: Api, email: string): Plan => {
   const providerLabel = api.connection.provider.label;
   // Dropping a role or a password without a word would leave the user believing it was set.
   for (const [key, label] of DEALAI_ONLY) {
@@ -159,28 +168,44 @@ const addOnAdmin = async (
     );
   }
   const credits = readCredits(z, inputData.credits, 'Starting Credits', 0);
-  const answer = await api.call('addUser', {
-    body: { email, ...(credits === undefined ? {} : { credits }) },
-  });
-  const account = readNewAccount(z, answer);
   return {
-    provider: api.connection.provider.id,
-    email: account.email,
-    firstName: null,
-    lastName: null,
-    role: null,
-    inviteSent: false,
-    credits: account.credits,
-    token: account.token,
+    body: { email, ...(credits === undefined ? {} : { credits }) },
+    request: { email: email.toLowerCase(), credits: credits ?? null },
+    added: (answer) => {
+      const account = readNewAccount(z, answer);
+      return {
+        provider: api.connection.provider.id,
+        email: account.email,
+        firstName: null,
+        lastName: null,
+        role: null,
+        inviteSent: false,
+        credits: account.credits,
+        token: account.token,
+      };
+    },
   };
 };
 
-const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<AddedUser> => {
+const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<AddedUser | Output> => {
   const api = openApi(z, bundle, LABEL, ['addUser']);
   const email = readEmail(z, bundle.inputData.email);
-  return api.connection.provider.id === 'dealai'
-    ? addOnDealai(z, bundle, api, email)
-    : addOnAdmin(z, bundle, api, email);
+  const plan =
+    api.connection.provider.id === 'dealai'
+      ? planOnDealai(z, bundle.inputData, api, email)
+      : planOnAdmin(z, bundle.inputData, api, email);
+  return once(
+    z,
+    api,
+    {
+      action: ADD_USER,
+      key: bundle.inputData.idempotencyKey,
+      request: plan.request,
+      // The new account's secret token is never kept: a replay returns the account without it.
+      secrets: [['token', 'Account API Token']],
+    },
+    async () => plan.added(await api.call('addUser', { body: plan.body })),
+  );
 };
 
 export const addUser = defineCreate({
@@ -203,6 +228,8 @@ export const addUser = defineCreate({
       inviteSent: false,
       credits: 1000,
       token: 'a1-0dF6qKHYD7SNU5kAtjOmwHpH3iFgpylA',
+      replayed: false,
+      replayNote: null,
     },
     outputFields: [
       { key: 'email', label: 'Email', type: 'string', primary: true },
@@ -213,6 +240,7 @@ export const addUser = defineCreate({
       { key: 'inviteSent', label: 'Invite Sent', type: 'boolean' },
       { key: 'credits', label: 'Credits', type: 'integer' },
       { key: 'token', label: 'Account API Token', type: 'string' },
+      ...replayOutputFields,
     ],
   },
 });

@@ -2,8 +2,10 @@ import { defineCreate, defineInputFields } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
-import type { Api } from '../client';
+import type { Api, CallOptions } from '../client';
 import { emailField, invalid, readCredits, readEmail, readText, show } from '../fields';
+import { idempotencyKeyField, once, replayOutputFields } from '../idempotency';
+import type { Output } from '../idempotency';
 import { findAccount, readAccount, readAccounts, readNewAccount } from '../records';
 import type { Account } from '../records';
 
@@ -11,6 +13,7 @@ export const PROVISION_CREDITS = 'provision_credits';
 const LABEL = 'Provision Credits';
 
 export const MODES = { add: 'add', atLeast: 'atLeast' } as const;
+type Mode = (typeof MODES)[keyof typeof MODES];
 
 const inputFields = defineInputFields([
   emailField,
@@ -38,46 +41,51 @@ const inputFields = defineInputFields([
     helpText:
       'Add grants Credits on top of the balance every time it runs. Top Up raises the balance to Credits only when it is lower, so running it twice changes nothing the second time.',
   },
+  idempotencyKeyField,
 ]);
 
 type Input = InferInputData<typeof inputFields>;
 
-export interface ProvisionedCredits {
+// A type, not an interface: it must fit the Idempotency Key's flat output records.
+export type ProvisionedCredits = {
   email: string;
   credits: number;
   granted: number;
   created: boolean;
   mode: string;
-}
+};
 
-// `replayUnsafe` below: whether a lost answer must stop the run. In Add mode a replay would grant
-// again; in Top Up mode a replay reads the balance first, so Zapier may retry it like any error.
+/**
+ * What a lost answer to a write means in each mode (see client). Add: a replay would grant again,
+ * so the run stops. Top Up: a replay reads the balance first, so Zapier may retry it like any
+ * error, and an Idempotency Key may let it run again.
+ */
+const SAFETY = {
+  add: { replayUnsafe: true },
+  atLeast: { repeatable: true },
+} as const satisfies Record<Mode, CallOptions>;
+
+type Safety = (typeof SAFETY)[Mode];
 
 /** Creates the account with `credits`; `undefined` when it turns out to exist already. */
-const create = async (
-  z: ZObject,
-  api: Api,
-  email: string,
-  credits: number,
-  replayUnsafe: boolean,
-) => {
+const create = async (z: ZObject, api: Api, email: string, credits: number, safety: Safety) => {
   const result = await api.attempt('addUser', {
     body: { email, credits },
     tolerate: ['exists'],
-    replayUnsafe,
+    ...safety,
   });
   return result.ok ? readNewAccount(z, result.data) : undefined;
 };
 
-const grant = async (z: ZObject, api: Api, email: string, amount: number, replayUnsafe: boolean) =>
-  readAccount(z, await api.call('grantCredits', { body: { email, amount }, replayUnsafe }));
+const grant = async (z: ZObject, api: Api, email: string, amount: number, safety: Safety) =>
+  readAccount(z, await api.call('grantCredits', { body: { email, amount }, ...safety }));
 
 /** Grants to an existing account; `undefined` when there is none. */
 const grantIfPresent = async (z: ZObject, api: Api, email: string, amount: number) => {
   const result = await api.attempt('grantCredits', {
     body: { email, amount },
     tolerate: ['missing'],
-    replayUnsafe: true,
+    ...SAFETY.add,
   });
   return result.ok ? readAccount(z, result.data) : undefined;
 };
@@ -91,12 +99,16 @@ const addCredits = async (z: ZObject, api: Api, email: string, credits: number) 
   if (granted !== undefined) {
     return { account: granted, granted: credits, created: false };
   }
-  const created = await create(z, api, email, credits, true);
+  const created = await create(z, api, email, credits, SAFETY.add);
   if (created !== undefined) {
     return { account: created, granted: credits, created: true };
   }
   // Created by someone else between our two requests: grant to it after all.
-  return { account: await grant(z, api, email, credits, true), granted: credits, created: false };
+  return {
+    account: await grant(z, api, email, credits, SAFETY.add),
+    granted: credits,
+    created: false,
+  };
 };
 
 /**
@@ -110,7 +122,7 @@ const topUp = async (z: ZObject, api: Api, email: string, target: number) => {
   };
   let current = await lookup();
   if (current === undefined) {
-    const created = await create(z, api, email, target, false);
+    const created = await create(z, api, email, target, SAFETY.atLeast);
     if (created !== undefined) {
       return { account: created, granted: target, created: true };
     }
@@ -126,10 +138,14 @@ const topUp = async (z: ZObject, api: Api, email: string, target: number) => {
     return { account: current, granted: 0, created: false };
   }
   const amount = target - current.credits;
-  return { account: await grant(z, api, email, amount, false), granted: amount, created: false };
+  return {
+    account: await grant(z, api, email, amount, SAFETY.atLeast),
+    granted: amount,
+    created: false,
+  };
 };
 
-const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCredits> => {
+const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCredits | Output> => {
   const api = openApi(z, bundle, LABEL, ['findUsers', 'addUser', 'grantCredits']);
   const email = readEmail(z, bundle.inputData.email);
   const credits = readCredits(z, bundle.inputData.credits, 'Credits', 1);
@@ -144,17 +160,24 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCr
       `must be "${MODES.add}" or "${MODES.atLeast}"${mode === undefined ? '' : `, not ${show(mode)}`}.`,
     );
   }
-  const outcome =
-    mode === MODES.add
-      ? await addCredits(z, api, email, credits)
-      : await topUp(z, api, email, credits);
-  return {
-    email: outcome.account.email,
-    credits: outcome.account.credits,
-    granted: outcome.granted,
-    created: outcome.created,
-    mode,
+  const delivery = {
+    action: PROVISION_CREDITS,
+    key: bundle.inputData.idempotencyKey,
+    request: { email: email.toLowerCase(), credits, mode },
   };
+  return once(z, api, delivery, async (): Promise<ProvisionedCredits> => {
+    const outcome =
+      mode === MODES.add
+        ? await addCredits(z, api, email, credits)
+        : await topUp(z, api, email, credits);
+    return {
+      email: outcome.account.email,
+      credits: outcome.account.credits,
+      granted: outcome.granted,
+      created: outcome.created,
+      mode,
+    };
+  });
 };
 
 export const provisionCredits = defineCreate({
@@ -174,6 +197,8 @@ export const provisionCredits = defineCreate({
       granted: 500,
       created: false,
       mode: 'add',
+      replayed: false,
+      replayNote: null,
     },
     outputFields: [
       { key: 'email', label: 'Email', type: 'string', primary: true },
@@ -181,6 +206,7 @@ export const provisionCredits = defineCreate({
       { key: 'granted', label: 'Credits Granted', type: 'integer' },
       { key: 'created', label: 'Account Created', type: 'boolean' },
       { key: 'mode', label: 'Mode', type: 'string' },
+      ...replayOutputFields,
     ],
   },
 });
