@@ -1,7 +1,7 @@
 /**
- * A tiny stand-in for the admin API (CONTRACT.md, provider B) on 127.0.0.1, for the build.zip
- * smoke test and the warm-call bench: `GET /user` and `POST /users`, nothing else. It records
- * every request so callers can check what was sent and count requests.
+ * A tiny stand-in for the Administration API (docs/api.md) on 127.0.0.1, for the build.zip smoke
+ * test: `GET /user` and `POST /users`, nothing else. It records every request so the test can
+ * check exactly what the zipped app sent. (The sandbox would do, but it records no requests.)
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -48,10 +48,7 @@ const readEmail = (body: string): { email: string; credits: number } | undefined
   return undefined;
 };
 
-export const startAdminStub = (
-  options: { record?: boolean; apiKey?: string } = {},
-): Promise<AdminStub> => {
-  const apiKey = options.apiKey ?? STUB_API_KEY;
+export const startAdminStub = (): Promise<AdminStub> => {
   const requests: SeenRequest[] = [];
   let tokens = 0;
   const server = http.createServer((request, response) => {
@@ -61,16 +58,14 @@ export const startAdminStub = (
       const body = Buffer.concat(chunks).toString('utf8');
       const path = (request.url ?? '').split('?')[0] ?? '';
       const method = request.method ?? '';
-      if (options.record !== false) {
-        requests.push({
-          method,
-          path,
-          authorization: request.headers.authorization,
-          contentType: request.headers['content-type'],
-          body,
-        });
-      }
-      if (request.headers.authorization !== `Bearer ${apiKey}`) {
+      requests.push({
+        method,
+        path,
+        authorization: request.headers.authorization,
+        contentType: request.headers['content-type'],
+        body,
+      });
+      if (request.headers.authorization !== `Bearer ${STUB_API_KEY}`) {
         reply(response, 403, 'Valid API token must be provided', 'text/plain');
       } else if (method === 'GET' && path === '/user') {
         reply(response, 200, [STUB_OWNER]);

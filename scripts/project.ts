@@ -14,8 +14,6 @@ export const BUILD_DIR = path.join(ROOT, 'build');
 export const BUILD_ZIP = path.join(BUILD_DIR, 'build.zip');
 export const SOURCE_ZIP = path.join(BUILD_DIR, 'source.zip');
 export const BIN_DIR = path.join(ROOT, 'node_modules', '.bin');
-/** The compiled child-process harness (scripts/zip-driver.ts). */
-export const DRIVER = path.join(ROOT, 'dist', 'scripts', 'zip-driver.js');
 
 /** Zapier runs integrations on Node 22; so must everything that builds or measures them. */
 export const requireNode22 = (): void => {
@@ -164,7 +162,7 @@ export const DEV_TOOLING = [
  * no NODE_PATH (extra module folders), no NODE_OPTIONS (could --require project files), no
  * NODE_ENV (zapier-platform-core behaves differently when it starts with "test"), and none of the
  * npm_* variables `npm run` adds (Lambda has none; zapier-platform-core scans process.env for
- * secrets on every log line, so they would also inflate the warm-call figures).
+ * secrets on every log line).
  */
 export const isolatedEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {};
@@ -239,6 +237,19 @@ export const listFiles = (dir: string, skip: ReadonlySet<string> = new Set()): s
   };
   walk('');
   return out.sort();
+};
+
+/** Folders above `dir` with a node_modules that Node's resolution could climb into. */
+export const nodeModulesAbove = (dir: string): string[] => {
+  const found: string[] = [];
+  for (let current = path.dirname(path.resolve(dir)); ; current = path.dirname(current)) {
+    if (fs.existsSync(path.join(current, 'node_modules'))) {
+      found.push(path.join(current, 'node_modules'));
+    }
+    if (path.dirname(current) === current) {
+      return found;
+    }
+  }
 };
 
 /** The files whose change makes build/build.zip stale. */

@@ -7,13 +7,13 @@
  *    its file list: every file the integration needs is there, and nothing else is: only index.js,
  *    zapierwrapper.js, definition.json, package.json, dist/index.js, dist/package.json, dist/src/**
  *    and node_modules/** of runtime packages (zapier-platform-core's tree, per package-lock.json).
- * 3. Unpacks it into a fresh folder under the OS temp dir (no node_modules above it) and starts a
- *    Node 22 process there (scripts/zip-driver.ts: cwd = that folder, no NODE_PATH/NODE_OPTIONS)
- *    which loads zapierwrapper.js and calls its Lambda handler, as Zapier does, with:
- *    `{command: 'definition'}`, then `{command: 'execute', method: 'authentication.test', bundle}`
- *    (good key, then bad key) and `creates.add_user.operation.perform`, against a local stand-in
- *    for the admin API on 127.0.0.1 (scripts/admin-stub.ts). It checks the answers, the requests
- *    the stand-in received, and that every module the process loaded came from the unpacked zip.
+ * 3. Unpacks it into a fresh folder under the OS temp dir (no node_modules above it) and runs it
+ *    in a Node 22 process there (zipApp in scripts/harness.ts), which loads zapierwrapper.js and
+ *    calls its Lambda handler, as Zapier does, with `{command: 'definition'}`, then
+ *    `authentication.test` (good key, then bad key) and `creates.add_user.operation.perform`,
+ *    against a local stand-in for the admin API on 127.0.0.1 (scripts/admin-stub.ts). It checks
+ *    the answers, the requests the stand-in received, and that every module the process loaded
+ *    came from the unpacked zip.
  *
  * Options: `--rebuild` always rebuilds; `--zip <file>` checks that zip instead (never builds).
  * Exits 1 with the failed checks listed when anything is wrong.
@@ -26,13 +26,14 @@ import { isDeepStrictEqual } from 'node:util';
 import { STUB_API_KEY, STUB_OWNER, startAdminStub } from './admin-stub';
 import type { AdminStub } from './admin-stub';
 import { buildProjectZip } from './build-zip';
-import { nodeModulesAbove, startDriver } from './driver-client';
-import type { Driver } from './driver-client';
+import { zipApp } from './harness';
+import type { Bundle, ZipApp } from './harness';
 import {
   BUILD_ZIP,
   DEV_TOOLING,
   ROOT,
   listFiles,
+  nodeModulesAbove,
   readPackageJson,
   requireNode22,
   runtimePackages,
@@ -42,7 +43,6 @@ import {
 import type { RuntimePackage } from './project';
 import { extractZip, readZip } from './zip-file';
 import type { ZipFile } from './zip-file';
-import type { Bundle, Reply } from './zip-driver';
 
 const ROOT_FILES = [
   'index.js',
@@ -149,17 +149,17 @@ const checkFileList = (zip: ZipFile, packages: readonly RuntimePackage[]): void 
   check('no symlinks', symlinks.length === 0, symlinks.length === 0 ? 'none' : list(symlinks));
 };
 
-const expectOk = (reply: Reply, what: string): unknown => {
-  if (!reply.ok) {
-    throw new Error(`${what} failed: ${reply.error}`);
-  }
-  return reply.value;
-};
+/** The error's text, or undefined when the promise resolved. */
+const refusal = (promise: Promise<unknown>): Promise<string | undefined> =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => (error instanceof Error ? error.message : String(error)),
+  );
 
-const runHandler = async (driver: Driver, stub: AdminStub, appDir: string): Promise<void> => {
+const runHandler = async (app: ZipApp, stub: AdminStub, appDir: string): Promise<void> => {
   const packageJson = readPackageJson(ROOT);
   const corePackage = readPackageJson(path.join(appDir, 'node_modules', 'zapier-platform-core'));
-  const definition = expectOk(await driver.request({ op: 'definition' }), 'definition');
+  const definition = await app.definition();
   const fileDefinition: unknown = JSON.parse(
     fs.readFileSync(path.join(appDir, 'definition.json'), 'utf8'),
   );
@@ -186,10 +186,7 @@ const runHandler = async (driver: Driver, stub: AdminStub, appDir: string): Prom
   const authData = { provider: 'admin', apiKey: STUB_API_KEY, baseUrl: stub.baseUrl };
   const connection: Bundle = { authData, inputData: {} };
   stub.requests.length = 0;
-  const tested = expectOk(
-    await driver.request({ op: 'execute', method: 'authentication.test', bundle: connection }),
-    'authentication.test',
-  );
+  const tested = await app.execute('authentication.test', connection);
   const [testRequest] = stub.requests;
   check(
     'authentication.test',
@@ -203,26 +200,23 @@ const runHandler = async (driver: Driver, stub: AdminStub, appDir: string): Prom
   );
 
   stub.requests.length = 0;
-  const refused = await driver.request({
-    op: 'execute',
-    method: 'authentication.test',
-    bundle: { authData: { ...authData, apiKey: 'wrong-key' }, inputData: {} },
-  });
+  const refused = await refusal(
+    app.execute('authentication.test', {
+      authData: { ...authData, apiKey: 'wrong-key' },
+      inputData: {},
+    }),
+  );
   check(
     'authentication.test, bad key',
-    !refused.ok && refused.error.includes('HTTP 403') && stub.requests.length === 1,
-    refused.ok ? `unexpectedly succeeded: ${JSON.stringify(refused.value)}` : refused.error,
+    refused?.includes('HTTP 403') === true && stub.requests.length === 1,
+    refused?.split('\n')[0] ?? 'unexpectedly succeeded',
   );
 
   stub.requests.length = 0;
-  const added = expectOk(
-    await driver.request({
-      op: 'execute',
-      method: 'creates.add_user.operation.perform',
-      bundle: { authData, inputData: { email: ' New.User@Example.com ', credits: '5' } },
-    }),
-    'creates.add_user.operation.perform',
-  );
+  const added = await app.execute('creates.add_user.operation.perform', {
+    authData,
+    inputData: { email: ' New.User@Example.com ', credits: '5' },
+  });
   const [addRequest] = stub.requests;
   const sent: unknown = addRequest === undefined ? undefined : JSON.parse(addRequest.body);
   check(
@@ -239,9 +233,7 @@ const runHandler = async (driver: Driver, stub: AdminStub, appDir: string): Prom
     `sent ${addRequest === undefined ? 'nothing' : `${addRequest.method} ${addRequest.path} ${addRequest.body}`}, got ${JSON.stringify(added)}`,
   );
 
-  const modules = expectOk(await driver.request({ op: 'modules' }), 'modules');
-  const files = isRecord(modules) && Array.isArray(modules.files) ? modules.files.map(String) : [];
-  const core = isRecord(modules) ? String(modules.core) : '';
+  const { files, core } = await app.modules();
   const outside = files.filter((file) => !file.startsWith(appDir + path.sep));
   check(
     'nothing loaded from outside the zip',
@@ -274,7 +266,7 @@ const main = async (): Promise<void> => {
   const temp = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'whitelabel-zip-test-'));
   const appDir = path.join(temp, 'app');
   let stub: AdminStub | undefined;
-  let driver: Driver | undefined;
+  let app: ZipApp | undefined;
   try {
     extractZip(zip, appDir);
     const above = nodeModulesAbove(appDir);
@@ -286,17 +278,17 @@ const main = async (): Promise<void> => {
         : `node_modules above the unpacked folder could leak in: ${list(above)}`,
     );
     stub = await startAdminStub();
-    driver = startDriver(appDir);
-    await runHandler(driver, stub, appDir);
+    app = zipApp(appDir);
+    await runHandler(app, stub, appDir);
   } catch (error) {
-    const stderr = driver?.stderr() ?? '';
+    const stderr = app?.stderr() ?? '';
     check(
       'handler run',
       false,
       `${error instanceof Error ? error.message : String(error)}${stderr === '' ? '' : `\n${stderr}`}`,
     );
   } finally {
-    await driver?.close();
+    await app?.close();
     await stub?.close();
     fs.rmSync(temp, { recursive: true, force: true });
   }
