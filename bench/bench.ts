@@ -29,15 +29,16 @@ import {
   nodeModulesAbove,
   readJson,
   readPackageJson,
+  readZip,
   requireNode22,
   run,
   stringField,
+  unpackZip,
   zapierCli,
   zipIsFresh,
 } from '../scripts/project';
 import { runStory } from '../scripts/story';
 import type { StepReport } from '../scripts/story';
-import { extractZip, readZip } from '../scripts/zip-file';
 import type { LoadTrace, TracedCall } from './load-trace';
 
 const COLD_RUNS = 21;
@@ -131,7 +132,7 @@ const buildMinimalApp = (temp: string): string => {
   return path.join(out, 'build.zip');
 };
 
-const prepare = (): Apps => {
+const prepare = async (): Promise<Apps> => {
   if (!zipIsFresh()) {
     say('bench: build/build.zip is missing or stale; building it (npm run build:zip)');
     buildProjectZip(true);
@@ -148,7 +149,7 @@ const prepare = (): Apps => {
       minimal: { dir: path.join(temp, 'minimal'), zip: minimalZip },
     };
     for (const app of [apps.ours, apps.minimal]) {
-      extractZip(readZip(app.zip), app.dir);
+      unpackZip(await readZip(app.zip), app.dir);
       const above = nodeModulesAbove(app.dir);
       if (above.length > 0) {
         throw new Error(
@@ -168,13 +169,13 @@ interface Budget {
   verdict: Verdict;
 }
 
-const sizes = (apps: Apps) => {
-  const measure = (zip: string) => ({
+const sizes = async (apps: Apps) => {
+  const measure = async (zip: string) => ({
     bytes: fs.statSync(zip).size,
-    files: readZip(zip).entries.length,
+    files: (await readZip(zip)).filter((entry) => !entry.name.endsWith('/')).length,
   });
-  const ours = measure(apps.ours.zip);
-  const minimal = measure(apps.minimal.zip);
+  const ours = await measure(apps.ours.zip);
+  const minimal = await measure(apps.minimal.zip);
   const difference = ours.bytes - minimal.bytes;
   say('\nbuild.zip size');
   say(
@@ -327,12 +328,12 @@ const requestsPerStep = async (apps: Apps) => {
 const main = async (): Promise<void> => {
   requireNode22();
   const started = performance.now();
-  const apps = prepare();
+  const apps = await prepare();
   try {
     say(
       `\nBenchmark of build/build.zip, Node ${process.version}, ${String(os.cpus().length)} CPUs`,
     );
-    const size = sizes(apps);
+    const size = await sizes(apps);
     const cold = await coldStart(apps);
     const load = moduleLoad(apps);
     const requests = await requestsPerStep(apps);

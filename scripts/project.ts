@@ -8,6 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import zlib from 'node:zlib';
+
+import yauzl from 'yauzl';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const BUILD_DIR = path.join(ROOT, 'build');
@@ -248,6 +252,57 @@ export const nodeModulesAbove = (dir: string): string[] => {
     }
     if (path.dirname(current) === current) {
       return found;
+    }
+  }
+};
+
+export interface ZipEntry {
+  name: string;
+  data: Buffer;
+  /** Unix mode bits, 0 when the zip was not made on Unix. */
+  mode: number;
+}
+
+const UNIX = 3;
+const FILE_TYPE = 0o170000;
+const SYMLINK = 0o120000;
+
+/**
+ * Every entry of a zip with its content. yauzl refuses unsafe names (absolute, `..`) and checks
+ * each entry's size; it leaves the CRC-32 to its callers, so it is checked here.
+ */
+export const readZip = async (file: string): Promise<ZipEntry[]> => {
+  const zip = await yauzl.openPromise(file, { lazyEntries: true });
+  const entries: ZipEntry[] = [];
+  for await (const entry of zip.eachEntry()) {
+    const data = await buffer(await zip.openReadStreamPromise(entry));
+    if (zlib.crc32(data) !== entry.crc32) {
+      throw new Error(`${file}: ${entry.fileName} fails its CRC-32 check`);
+    }
+    const unix = entry.versionMadeBy >> 8 === UNIX;
+    entries.push({
+      name: entry.fileName,
+      data,
+      mode: unix ? entry.externalFileAttributes >>> 16 : 0,
+    });
+  }
+  return entries;
+};
+
+export const isSymlink = (entry: ZipEntry): boolean => (entry.mode & FILE_TYPE) === SYMLINK;
+
+/** Writes the entries under `dir`, refusing symlinks: npm installs none that belong in a build. */
+export const unpackZip = (entries: readonly ZipEntry[], dir: string): void => {
+  for (const entry of entries) {
+    const target = path.join(dir, entry.name);
+    if (isSymlink(entry)) {
+      throw new Error(`zip entry "${entry.name}" is a symlink`);
+    }
+    if (entry.name.endsWith('/')) {
+      fs.mkdirSync(target, { recursive: true });
+    } else {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, entry.data, { mode: entry.mode & 0o777 || 0o644 });
     }
   }
 };

@@ -3,7 +3,7 @@
  *
  * 1. Builds build/build.zip (scripts/build-zip.ts) unless it exists and is newer than every build
  *    input (package.json, package-lock.json, .zapierapprc, index.*, tsconfig*, src/**).
- * 2. Reads the zip with scripts/zip-file.ts (node:zlib, every entry's CRC-32 checked) and checks
+ * 2. Reads the zip with yauzl (readZip in scripts/project.ts, every entry's CRC-32 checked) and checks
  *    its file list: every file the integration needs is there, and nothing else is: only index.js,
  *    zapierwrapper.js, definition.json, package.json, dist/index.js, dist/package.json, dist/src/**
  *    and node_modules/** of runtime packages (zapier-platform-core's tree, per package-lock.json).
@@ -32,17 +32,18 @@ import {
   BUILD_ZIP,
   DEV_TOOLING,
   ROOT,
+  isSymlink,
   listFiles,
   nodeModulesAbove,
   readPackageJson,
   requireNode22,
+  readZip,
   runtimePackages,
   stringField,
+  unpackZip,
   zipIsFresh,
 } from './project';
-import type { RuntimePackage } from './project';
-import { extractZip, readZip } from './zip-file';
-import type { ZipFile } from './zip-file';
+import type { RuntimePackage, ZipEntry } from './project';
 
 const ROOT_FILES = [
   'index.js',
@@ -112,12 +113,9 @@ const notAllowed = (name: string, packages: readonly RuntimePackage[]): string |
   return 'not part of the runtime app';
 };
 
-const checkFileList = (zip: ZipFile, packages: readonly RuntimePackage[]): void => {
-  const files = zip.entries.filter((entry) => !entry.isDirectory).map((entry) => entry.name);
-  let bytes = 0;
-  for (const entry of zip.entries) {
-    bytes += zip.read(entry).length;
-  }
+const checkFileList = (entries: readonly ZipEntry[], packages: readonly RuntimePackage[]): void => {
+  const files = entries.filter((entry) => !entry.name.endsWith('/')).map((entry) => entry.name);
+  const bytes = entries.reduce((sum, entry) => sum + entry.data.length, 0);
   check('zip readable', true, `${files.length} files, ${bytes} bytes unpacked, CRC-32 all good`);
   const present = new Set(files);
   const missing = requiredFiles(packages).filter((file) => !present.has(file));
@@ -145,7 +143,7 @@ const checkFileList = (zip: ZipFile, packages: readonly RuntimePackage[]): void 
       ? `only the app's runtime files and ${packageCount} of the ${packages.length} runtime packages`
       : `${stray.length} unexpected: ${list(stray)}`,
   );
-  const symlinks = zip.entries.filter((entry) => entry.isSymlink).map((entry) => entry.name);
+  const symlinks = entries.filter(isSymlink).map((entry) => entry.name);
   check('no symlinks', symlinks.length === 0, symlinks.length === 0 ? 'none' : list(symlinks));
 };
 
@@ -260,15 +258,15 @@ const main = async (): Promise<void> => {
   }
 
   const packages = runtimePackages();
-  const zip = readZip(zipFile);
-  checkFileList(zip, packages);
+  const entries = await readZip(zipFile);
+  checkFileList(entries, packages);
 
   const temp = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'whitelabel-zip-test-'));
   const appDir = path.join(temp, 'app');
   let stub: AdminStub | undefined;
   let app: ZipApp | undefined;
   try {
-    extractZip(zip, appDir);
+    unpackZip(entries, appDir);
     const above = nodeModulesAbove(appDir);
     check(
       'isolated folder',
