@@ -49,8 +49,8 @@ export interface App {
 }
 
 export interface ZipApp extends App {
-  /** Milliseconds from the child process's start to its last answer: a cold start's cost. */
-  lastAnswerMs: () => number;
+  /** From the child process's start to its last answer, in wall-clock and CPU milliseconds. */
+  lastAnswer: () => Timing;
   /** Every module the child loaded for the app, and where zapier-platform-core resolved. */
   modules: () => Promise<{ files: string[]; core: string }>;
   stderr: () => string;
@@ -116,7 +116,11 @@ export const projectApp = (): App => {
 };
 
 type Message = { id: number } & ({ op: 'event'; event: LambdaEvent } | { op: 'modules' });
-type Reply = { id: number; at: number } & (
+interface Timing {
+  wallMs: number;
+  cpuMs: number;
+}
+type Reply = { id: number; timing: Timing } & (
   { ok: true; value: unknown } | { ok: false; name: string; message: string }
 );
 
@@ -124,7 +128,7 @@ const isReply = (value: unknown): value is Reply =>
   isRecord(value) &&
   typeof value.ok === 'boolean' &&
   typeof value.id === 'number' &&
-  typeof value.at === 'number';
+  isRecord(value.timing);
 
 export const zipApp = (appDir: string): ZipApp => {
   // stdout is dropped: outside the CLI, zapier-platform-core logs a memory line per call there.
@@ -135,7 +139,7 @@ export const zipApp = (appDir: string): ZipApp => {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';
-  let lastAt = Number.NaN;
+  let last: Timing = { wallMs: Number.NaN, cpuMs: Number.NaN };
   let exited = false;
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
@@ -151,7 +155,7 @@ export const zipApp = (appDir: string): ZipApp => {
     }
     const next = waiting.get(reply.id);
     waiting.delete(reply.id);
-    lastAt = reply.at;
+    last = reply.timing;
     if (reply.ok) {
       next?.resolve(reply.value);
     } else {
@@ -183,7 +187,7 @@ export const zipApp = (appDir: string): ZipApp => {
   );
   return {
     ...app,
-    lastAnswerMs: () => lastAt,
+    lastAnswer: () => last,
     modules: async () => {
       const value = await ask({ id: (lastId += 1), op: 'modules' });
       const files = isRecord(value) && Array.isArray(value.files) ? value.files.map(String) : [];
@@ -191,6 +195,11 @@ export const zipApp = (appDir: string): ZipApp => {
     },
     stderr: () => stderr,
   };
+};
+
+const timing = (): Timing => {
+  const { user, system } = process.cpuUsage();
+  return { wallMs: performance.now(), cpuMs: (user + system) / 1000 };
 };
 
 /** The child side of zipApp: serves events for the app in its working directory. */
@@ -212,11 +221,11 @@ const serve = (send: (reply: Reply) => void): void => {
     const { id } = message;
     answer(message).then(
       (value) => {
-        send({ id, ok: true, value, at: performance.now() });
+        send({ id, ok: true, value, timing: timing() });
       },
       (error: unknown) => {
         const { name, message: text } = error instanceof Error ? error : new Error(String(error));
-        send({ id, ok: false, name, message: text, at: performance.now() });
+        send({ id, ok: false, name, message: text, timing: timing() });
       },
     );
   });

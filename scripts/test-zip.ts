@@ -3,10 +3,10 @@
  *
  * 1. Builds build/build.zip (scripts/build-zip.ts) unless it exists and is newer than every build
  *    input (package.json, package-lock.json, .zapierapprc, index.*, tsconfig*, src/**).
- * 2. Reads the zip with yauzl (readZip in scripts/project.ts, every entry's CRC-32 checked) and checks
- *    its file list: every file the integration needs is there, and nothing else is: only index.js,
+ * 2. Reads the zip (readZip in scripts/project.ts, every entry's CRC-32 checked) and checks its
+ *    file list: every file the integration needs is there, and nothing else is: only index.js,
  *    zapierwrapper.js, definition.json, package.json, dist/index.js, dist/package.json, dist/src/**
- *    and node_modules/** of runtime packages (zapier-platform-core's tree, per package-lock.json).
+ *    and node_modules/** of the packages the app loads (runtimePackages in scripts/project.ts).
  * 3. Unpacks it into a fresh folder under the OS temp dir (no node_modules above it) and runs it
  *    in a Node 22 process there (zipApp in scripts/harness.ts), which loads zapierwrapper.js and
  *    calls its Lambda handler, as Zapier does, with `{command: 'definition'}`, then
@@ -19,6 +19,7 @@
  * Exits 1 with the failed checks listed when anything is wrong.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -35,11 +36,10 @@ import {
   isSymlink,
   listFiles,
   nodeModulesAbove,
-  readPackageJson,
+  readJson,
   requireNode22,
   readZip,
   runtimePackages,
-  stringField,
   unpackZip,
   zipIsFresh,
 } from './project';
@@ -53,8 +53,7 @@ const ROOT_FILES = [
   'dist/index.js',
   'dist/package.json',
 ];
-const CREATES = ['add_user', 'provision_credits', 'change_role', 'remove_user'];
-const SEARCHES = ['find_user'];
+const KINDS = ['triggers', 'searches', 'creates', 'searchOrCreates'];
 /** Loaded through Node 22's require(esm); esbuild misses them (see .zapierapprc). */
 const ESM_SHIMS = ['async-function', 'async-generator-function', 'generator-function'];
 
@@ -74,7 +73,12 @@ const check = (name: string, ok: boolean, detail: string): boolean => {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const keysOf = (value: unknown): string[] => (isRecord(value) ? Object.keys(value).sort() : []);
+/** Every action key by kind, e.g. `creates: add_user, ...; searches: find_user`. */
+const actions = (app: unknown): string =>
+  KINDS.map((kind) => {
+    const group = isRecord(app) ? app[kind] : undefined;
+    return `${kind}: ${isRecord(group) ? Object.keys(group).sort().join(', ') : ''}`;
+  }).join('; ');
 
 const list = (items: readonly string[], max = 8): string =>
   items.length <= max
@@ -155,25 +159,26 @@ const refusal = (promise: Promise<unknown>): Promise<string | undefined> =>
   );
 
 const runHandler = async (app: ZipApp, stub: AdminStub, appDir: string): Promise<void> => {
-  const packageJson = readPackageJson(ROOT);
-  const corePackage = readPackageJson(path.join(appDir, 'node_modules', 'zapier-platform-core'));
+  const { version } = readJson(path.join(ROOT, 'package.json'));
+  const corePackage = readJson(
+    path.join(appDir, 'node_modules', 'zapier-platform-core', 'package.json'),
+  );
+  // The project's own compiled app says which actions the zip must serve.
+  const source: unknown = createRequire(__filename)(path.join(ROOT, 'index.js'));
   const definition = await app.definition();
   const fileDefinition: unknown = JSON.parse(
     fs.readFileSync(path.join(appDir, 'definition.json'), 'utf8'),
   );
-  const creates = keysOf(isRecord(definition) ? definition.creates : undefined);
-  const searches = keysOf(isRecord(definition) ? definition.searches : undefined);
   const authentication = isRecord(definition) ? definition.authentication : undefined;
   check(
     'definition event',
     isRecord(definition) &&
-      definition.version === stringField(packageJson, 'version') &&
-      definition.platformVersion === stringField(corePackage, 'version') &&
-      CREATES.every((key) => creates.includes(key)) &&
-      SEARCHES.every((key) => searches.includes(key)) &&
+      definition.version === version &&
+      definition.platformVersion === corePackage.version &&
+      actions(definition) === actions(source) &&
       isRecord(authentication) &&
       authentication.type === 'custom',
-    `version ${String(isRecord(definition) ? definition.version : '?')}, platform ${String(isRecord(definition) ? definition.platformVersion : '?')}, creates [${creates.join(', ')}], searches [${searches.join(', ')}]`,
+    `version ${String(isRecord(definition) ? definition.version : '?')}, platform ${String(isRecord(definition) ? definition.platformVersion : '?')}; ${actions(definition)}`,
   );
   check(
     'definition matches definition.json',
