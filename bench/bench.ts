@@ -36,7 +36,7 @@ import {
 } from '../scripts/project';
 import { runStory } from '../scripts/story';
 import type { StepReport } from '../scripts/story';
-import type { LoadTrace, TracedCall } from './load-trace';
+import type { LoadTrace } from './load-trace';
 
 const COLD_RUNS = 21;
 const COLD_BUDGET = 1.1;
@@ -251,17 +251,14 @@ const coldStart = async (apps: Apps) => {
   return { runs: COLD_RUNS, samples, ratio, wallRatio, budget: COLD_BUDGET, verdict: result };
 };
 
-const isCalls = (value: unknown): value is TracedCall[] =>
-  Array.isArray(value) && value.every((call) => isRecord(call) && typeof call.caller === 'string');
 const isStrings = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 const isLoadTrace = (value: unknown): value is LoadTrace =>
   isRecord(value) &&
-  typeof value.importMs === 'number' &&
-  isCalls(value.fs) &&
-  isCalls(value.network) &&
-  isStrings(value.newResources) &&
-  isStrings(value.modulesLoaded);
+  ['importMs', 'ourModules', 'readsByRequire'].every((key) => typeof value[key] === 'number') &&
+  ['otherModules', 'fsByOurs', 'fsByOthers', 'network', 'newResources'].every((key) =>
+    isStrings(value[key]),
+  );
 
 const moduleLoad = (apps: Apps) => {
   const output = execFileSync(process.execPath, [LOAD_TRACE], {
@@ -273,35 +270,22 @@ const moduleLoad = (apps: Apps) => {
   if (!isLoadTrace(trace)) {
     throw new Error(`load-trace printed ${output}`);
   }
-  const app = apps.ours.dir + path.sep;
-  const ours = (file: string) =>
-    file.startsWith(`${app}dist${path.sep}`) || file === `${app}index.js`;
-  const byOurs = trace.fs.filter((call) => !call.viaRequire && ours(call.caller));
-  const byOthers = trace.fs.filter((call) => !call.viaRequire && !ours(call.caller));
-  const others = trace.modulesLoaded.filter((file) => !ours(file));
-  const result = verdict(
-    byOurs.length === 0 && trace.network.length === 0 && trace.newResources.length === 0,
-  );
-  say('\nModule load: index.js -> dist/index.js, after zapier-platform-core is loaded');
+  const { fsByOurs, fsByOthers, network, newResources } = trace;
+  const result = verdict(fsByOurs.length + network.length + newResources.length === 0);
   say(
-    table(
-      ['measure', 'value'],
-      [
-        ['import time', `${trace.importMs.toFixed(1)} ms`],
-        ['modules loaded (ours)', String(trace.modulesLoaded.length - others.length)],
-        ['modules loaded (other)', others.map((file) => file.slice(app.length)).join(', ') || '0'],
-        ['fs reads by require() itself', String(trace.fs.length - byOurs.length - byOthers.length)],
-        ['fs calls by our modules', String(byOurs.length)],
-        ['fs calls by other code', String(byOthers.length)],
-        ['network calls', String(trace.network.length)],
-        ['new timers/handles', trace.newResources.join(', ') || '0'],
-      ],
-    ),
+    `\nModule load: index.js -> dist/ after zapier-platform-core, ${trace.importMs.toFixed(1)} ms`,
   );
-  const show = (call: TracedCall) => `    ${call.api} from ${call.caller}`;
-  [...byOurs, ...byOthers, ...trace.network].forEach((call) => {
-    say(show(call));
-  });
+  say(
+    `  ${String(trace.ourModules)} of our modules and ${String(trace.otherModules.length)} others, read by require() (${String(trace.readsByRequire)} file reads)`,
+  );
+  say(
+    `  file calls by our modules ${String(fsByOurs.length)}, by other code ${String(fsByOthers.length)}; network calls ${String(network.length)}; new timers/handles ${String(newResources.length)}`,
+  );
+  [...trace.otherModules, ...fsByOurs, ...fsByOthers, ...network, ...newResources].forEach(
+    (item) => {
+      say(`    ${item}`);
+    },
+  );
   say(`  no file access beyond require(), no network, no handles   ${result}`);
   return { ...trace, verdict: result };
 };

@@ -2,7 +2,7 @@
  * Run by the bench in a fresh Node 22 process whose working directory is an unpacked build.zip.
  * Loads zapier-platform-core first, as zapierwrapper.js does, then loads the app (index.js ->
  * dist/) while recording every file-system and network call and every new handle, and prints what
- * it saw as one JSON line (a LoadTrace). A call counts as the app's own when the first frame
+ * it saw as one JSON line (a LoadTrace). A file call counts as the app's own when the first frame
  * outside Node is the app's and require() is not on the way to it: require() reading the app's
  * files is how any module loads.
  */
@@ -15,7 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 
-export interface TracedCall {
+interface TracedCall {
   api: string;
   caller: string;
   viaRequire: boolean;
@@ -23,10 +23,14 @@ export interface TracedCall {
 
 export interface LoadTrace {
   importMs: number;
-  fs: TracedCall[];
-  network: TracedCall[];
+  ourModules: number;
+  /** Calls as `api from file:line`, modules and handles by name: each list should be empty. */
+  otherModules: string[];
+  fsByOurs: string[];
+  fsByOthers: string[];
+  network: string[];
   newResources: string[];
-  modulesLoaded: string[];
+  readsByRequire: number;
 }
 
 const FS = ['readFileSync', 'readFile', 'openSync', 'open', 'readdirSync', 'readdir', 'statSync'];
@@ -94,14 +98,24 @@ undo.forEach((restore) => {
   restore();
 });
 const remaining = [...resourcesBefore];
+const appDir = process.cwd() + path.sep;
+const ours = (file: string) =>
+  file.startsWith(`${appDir}dist${path.sep}`) || file === `${appDir}index.js`;
+const show = (call: TracedCall) => `${call.api} from ${call.caller}`;
+const fsBy = (own: boolean) =>
+  fsCalls.filter((call) => !call.viaRequire && ours(call.caller) === own).map(show);
+const loaded = Object.keys(requireFromApp.cache).filter((file) => !cachedBefore.has(file));
 const trace: LoadTrace = {
   importMs,
-  fs: fsCalls,
-  network,
+  ourModules: loaded.filter(ours).length,
+  otherModules: loaded.filter((file) => !ours(file)),
+  fsByOurs: fsBy(true),
+  fsByOthers: fsBy(false),
+  network: network.map(show),
   newResources: process.getActiveResourcesInfo().filter((resource) => {
     const at = remaining.indexOf(resource);
     return at < 0 || remaining.splice(at, 1).length === 0;
   }),
-  modulesLoaded: Object.keys(requireFromApp.cache).filter((file) => !cachedBefore.has(file)),
+  readsByRequire: fsCalls.filter((call) => call.viaRequire).length,
 };
 process.stdout.write(`${JSON.stringify(trace)}\n`);

@@ -12,7 +12,7 @@
  *   esbuild finds from zapierwrapper.js and index.js, the CLI adds every file matching its preset
  *   pattern `/package\.json$` anywhere under the project (utils/build.js, walkDirWithPatterns),
  *   so the package.json of every dev tool (jest, typescript, eslint, zapier-platform-cli, ...)
- *   ships: ~1,850 files instead of ~470.
+ *   ships: ~1,850 files instead of ~440.
  *
  * So this does what the CLI's default path does, without the network: it runs the project's
  * `_zapier-build` hook (npm run build: tsc -> dist/) here, copies the project (minus node_modules,

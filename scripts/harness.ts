@@ -29,20 +29,10 @@ export interface Rpc {
   token: string;
 }
 
-export type LambdaEvent = Record<string, unknown>;
+type LambdaEvent = Record<string, unknown>;
 
-export const definitionEvent = (): LambdaEvent => ({ command: 'definition' });
-
-export const executeEvent = (method: string, bundle: Bundle, rpc?: Rpc): LambdaEvent => ({
-  command: 'execute',
-  method,
-  bundle,
-  ...(rpc === undefined ? {} : { rpc_base: rpc.rpcBase, token: rpc.token }),
-});
-
+/** Each call sends one Lambda event: it resolves with the handler's `results` or rejects. */
 export interface App {
-  /** One Lambda event; resolves with the handler's `results`, rejects with the app's error. */
-  send: (event: LambdaEvent) => Promise<unknown>;
   definition: () => Promise<unknown>;
   execute: (method: string, bundle: Bundle, rpc?: Rpc) => Promise<unknown>;
   close: () => Promise<void>;
@@ -99,9 +89,14 @@ const loadHandler = (appDir: string, viaWrapper: boolean): Handler => {
 };
 
 const withEvents = (send: Handler, close: () => Promise<void>): App => ({
-  send,
-  definition: () => send(definitionEvent()),
-  execute: (method, bundle, rpc) => send(executeEvent(method, bundle, rpc)),
+  definition: () => send({ command: 'definition' }),
+  execute: (method, bundle, rpc) =>
+    send({
+      command: 'execute',
+      method,
+      bundle,
+      ...(rpc === undefined ? {} : { rpc_base: rpc.rpcBase, token: rpc.token }),
+    }),
   close,
 });
 

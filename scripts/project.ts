@@ -112,21 +112,6 @@ export const runtimePackages = (root: string = ROOT): RuntimePackage[] => {
   return [...found.values()].sort((a, b) => a.location.localeCompare(b.location));
 };
 
-/** Packages that are project tooling and must never ship in build.zip, named for clear failures. */
-export const DEV_TOOLING = [
-  'jest',
-  'typescript',
-  'eslint',
-  'nock',
-  'zapier-platform-cli',
-  'fastify',
-  'node',
-  'prettier',
-  'ts-jest',
-  'esbuild',
-  'yauzl',
-] as const;
-
 /**
  * The environment for a child process that must see only what is inside an unpacked build.zip:
  * no NODE_PATH (extra module folders), no NODE_OPTIONS (could --require project files), no
@@ -180,14 +165,7 @@ export const run = (
 };
 
 /** The zapier-platform CLI's entry: run it with this Node (22), not whatever its shebang finds. */
-export const ZAPIER_CLI = path.join(
-  ROOT,
-  'node_modules',
-  'zapier-platform-cli',
-  'src',
-  'bin',
-  'run',
-);
+export const ZAPIER_CLI = path.join(ROOT, 'node_modules/zapier-platform-cli/src/bin/run');
 
 /** Every file under `dir`, as relative paths with `/`. */
 export const listFiles = (dir: string): string[] =>

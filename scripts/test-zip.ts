@@ -10,10 +10,9 @@
  * 3. Unpacks it into a fresh folder under the OS temp dir (no node_modules above it) and runs it
  *    in a Node 22 process there (zipApp in scripts/harness.ts), which loads zapierwrapper.js and
  *    calls its Lambda handler, as Zapier does, with `{command: 'definition'}`, then
- *    `authentication.test` (good key, then bad key) and `creates.add_user.operation.perform`,
- *    against a local stand-in for the admin API on 127.0.0.1 (scripts/admin-stub.ts). It checks
- *    the answers, the requests the stand-in received, and that every module the process loaded
- *    came from the unpacked zip.
+ *    `authentication.test` (good key, then bad key), Add User and Find User against the local
+ *    sandbox of the Administration API. It checks the answers, the number of requests each took,
+ *    and that every module the process loaded came from the unpacked zip.
  *
  * Options: `--rebuild` always rebuilds; `--zip <file>` checks that zip instead (never builds).
  * Exits 1 with the failed checks listed when anything is wrong.
@@ -24,14 +23,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
-import { STUB_API_KEY, STUB_OWNER, startAdminStub } from './admin-stub';
-import type { AdminStub } from './admin-stub';
+import { SANDBOX_ADMIN_TOKEN_DEFAULT, SANDBOX_OWNER_EMAIL, startSandbox } from '../sandbox/server';
+import type { Sandbox } from '../sandbox/server';
 import { buildProjectZip } from './build-zip';
 import { zipApp } from './harness';
 import type { Bundle, ZipApp } from './harness';
 import {
   BUILD_ZIP,
-  DEV_TOOLING,
   ROOT,
   isSymlink,
   listFiles,
@@ -108,11 +106,9 @@ const notAllowed = (name: string, packages: readonly RuntimePackage[]): string |
     return undefined;
   }
   if (name.startsWith('node_modules/')) {
-    if (packages.some((pkg) => name.startsWith(`${pkg.location}/`))) {
-      return undefined;
-    }
-    const tool = DEV_TOOLING.find((tool) => name.includes(`node_modules/${tool}/`));
-    return tool === undefined ? 'not a runtime package' : `dev tooling (${tool})`;
+    return packages.some((pkg) => name.startsWith(`${pkg.location}/`))
+      ? undefined
+      : 'not a package the app loads';
   }
   return 'not part of the runtime app';
 };
@@ -134,31 +130,18 @@ const checkFileList = (entries: readonly ZipEntry[], packages: readonly RuntimeP
     const reason = notAllowed(file, packages);
     return reason === undefined ? [] : [`${file} (${reason})`];
   });
-  const packageCount = new Set(
-    files.flatMap((file) => {
-      const pkg = packages.find((candidate) => file.startsWith(`${candidate.location}/`));
-      return pkg === undefined ? [] : [pkg.location];
-    }),
-  ).size;
   check(
     'nothing else inside',
     stray.length === 0,
     stray.length === 0
-      ? `only the app's runtime files and ${packageCount} of the ${packages.length} runtime packages`
+      ? `only the app's files and files of the ${packages.length} packages it loads`
       : `${stray.length} unexpected: ${list(stray)}`,
   );
   const symlinks = entries.filter(isSymlink).map((entry) => entry.name);
   check('no symlinks', symlinks.length === 0, symlinks.length === 0 ? 'none' : list(symlinks));
 };
 
-/** The error's text, or undefined when the promise resolved. */
-const refusal = (promise: Promise<unknown>): Promise<string | undefined> =>
-  promise.then(
-    () => undefined,
-    (error: unknown) => (error instanceof Error ? error.message : String(error)),
-  );
-
-const runHandler = async (app: ZipApp, stub: AdminStub, appDir: string): Promise<void> => {
+const runHandler = async (app: ZipApp, sandbox: Sandbox, appDir: string): Promise<void> => {
   const { version } = readJson(path.join(ROOT, 'package.json'));
   const corePackage = readJson(
     path.join(appDir, 'node_modules', 'zapier-platform-core', 'package.json'),
@@ -186,54 +169,52 @@ const runHandler = async (app: ZipApp, stub: AdminStub, appDir: string): Promise
     'the handler serves the definition the CLI wrote into the zip',
   );
 
-  const authData = { provider: 'admin', apiKey: STUB_API_KEY, baseUrl: stub.baseUrl };
-  const connection: Bundle = { authData, inputData: {} };
-  stub.requests.length = 0;
-  const tested = await app.execute('authentication.test', connection);
-  const [testRequest] = stub.requests;
+  // The sandbox checks what a request must carry (the route, the bearer token, a JSON body with
+  // the fields its OpenAPI document requires), so an answer proves the request was right.
+  const authData = {
+    provider: 'admin',
+    apiKey: SANDBOX_ADMIN_TOKEN_DEFAULT,
+    baseUrl: sandbox.adminBaseUrl,
+  };
+  const run = async (method: string, inputData: Bundle['inputData'], apiKey = authData.apiKey) => {
+    sandbox.resetRequestCount();
+    const result = await app.execute(method, { authData: { ...authData, apiKey }, inputData }).then(
+      (value) => ({ value, error: undefined }),
+      (error: unknown) => ({
+        value: undefined,
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
+    return { ...result, requests: sandbox.requestCount(), shown: JSON.stringify(result.value) };
+  };
+  const tested = await run('authentication.test', {});
   check(
     'authentication.test',
-    isRecord(tested) &&
-      tested.email === STUB_OWNER.email &&
-      stub.requests.length === 1 &&
-      testRequest?.method === 'GET' &&
-      testRequest.path === '/user' &&
-      testRequest.authorization === `Bearer ${STUB_API_KEY}`,
-    `${JSON.stringify(tested)} after ${stub.requests.length} request(s): ${stub.requests.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+    isRecord(tested.value) && tested.value.email === SANDBOX_OWNER_EMAIL && tested.requests === 1,
+    `${tested.error ?? tested.shown} after ${String(tested.requests)} request(s)`,
   );
-
-  stub.requests.length = 0;
-  const refused = await refusal(
-    app.execute('authentication.test', {
-      authData: { ...authData, apiKey: 'wrong-key' },
-      inputData: {},
-    }),
-  );
+  const refused = await run('authentication.test', {}, 'wrong-key');
   check(
     'authentication.test, bad key',
-    refused?.includes('HTTP 403') === true && stub.requests.length === 1,
-    refused?.split('\n')[0] ?? 'unexpectedly succeeded',
+    refused.error?.includes('HTTP 403') === true && refused.requests === 1,
+    refused.error?.split('\n')[0] ?? 'unexpectedly succeeded',
   );
-
-  stub.requests.length = 0;
-  const added = await app.execute('creates.add_user.operation.perform', {
-    authData,
-    inputData: { email: ' New.User@Example.com ', credits: '5' },
+  const added = await run('creates.add_user.operation.perform', {
+    email: ' New.User@Example.com ',
+    credits: '5',
   });
-  const [addRequest] = stub.requests;
-  const sent: unknown = addRequest === undefined ? undefined : JSON.parse(addRequest.body);
+  const found = await run('searches.find_user.operation.perform', {
+    email: 'NEW.USER@example.com',
+  });
   check(
-    'creates.add_user.operation.perform',
-    isRecord(added) &&
-      added.email === 'new.user@example.com' &&
-      added.credits === 5 &&
-      typeof added.token === 'string' &&
-      stub.requests.length === 1 &&
-      addRequest?.method === 'POST' &&
-      addRequest.path === '/users' &&
-      addRequest.contentType === 'application/json' &&
-      isDeepStrictEqual(sent, { email: 'New.User@Example.com', credits: 5 }),
-    `sent ${addRequest === undefined ? 'nothing' : `${addRequest.method} ${addRequest.path} ${addRequest.body}`}, got ${JSON.stringify(added)}`,
+    'creates.add_user, then searches.find_user',
+    isRecord(added.value) &&
+      added.value.email === 'new.user@example.com' &&
+      added.value.credits === 5 &&
+      typeof added.value.token === 'string' &&
+      added.requests === 1 &&
+      isDeepStrictEqual(found.value, [{ email: 'new.user@example.com', credits: 5 }]),
+    `added ${added.error ?? added.shown}, then found ${found.error ?? found.shown}`,
   );
 
   const { files, core } = await app.modules();
@@ -268,7 +249,7 @@ const main = async (): Promise<void> => {
 
   const temp = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'whitelabel-zip-test-'));
   const appDir = path.join(temp, 'app');
-  let stub: AdminStub | undefined;
+  let sandbox: Sandbox | undefined;
   let app: ZipApp | undefined;
   try {
     unpackZip(entries, appDir);
@@ -280,9 +261,9 @@ const main = async (): Promise<void> => {
         ? `unpacked into ${appDir}; no node_modules above it`
         : `node_modules above the unpacked folder could leak in: ${list(above)}`,
     );
-    stub = await startAdminStub();
+    sandbox = await startSandbox({ port: 0, dbPath: ':memory:' });
     app = zipApp(appDir);
-    await runHandler(app, stub, appDir);
+    await runHandler(app, sandbox, appDir);
   } catch (error) {
     const stderr = app?.stderr() ?? '';
     check(
@@ -292,7 +273,7 @@ const main = async (): Promise<void> => {
     );
   } finally {
     await app?.close();
-    await stub?.close();
+    await sandbox?.close();
     fs.rmSync(temp, { recursive: true, force: true });
   }
 
