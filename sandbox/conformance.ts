@@ -38,7 +38,7 @@ export interface Tally {
   checked: number;
   skipped: number;
   deliberate: number;
-  violations: number;
+  violations: Record<Violation['side'], number>;
   /** `document|METHOD /path|status key` → exchanges; every declared pair is present, maybe 0. */
   pairs: Record<string, number>;
 }
@@ -296,7 +296,13 @@ export const createConformance = async (): Promise<Conformance> => {
       }
     }
   }
-  const tally: Tally = { checked: 0, skipped: 0, deliberate: 0, violations: 0, pairs };
+  const tally: Tally = {
+    checked: 0,
+    skipped: 0,
+    deliberate: 0,
+    violations: { request: 0, answer: 0 },
+    pairs,
+  };
   let seen = 0;
 
   // The API whose server path is the longest prefix of the exchange's path.
@@ -347,21 +353,39 @@ export const createConformance = async (): Promise<Conformance> => {
   return {
     check: (exchanges) => {
       const violations = exchanges.flatMap(checkOne);
-      tally.violations += violations.length;
+      for (const violation of violations) {
+        tally.violations[violation.side] += 1;
+      }
       return violations;
     },
     tally: () => structuredClone(tally),
   };
 };
 
+/** Checks a run's exchanges at once (the story): how many were checked, and the violations. */
+export const checkExchanges = async (
+  exchanges: readonly Exchange[],
+): Promise<{ checked: number; violations: Violation[] }> => {
+  const conformance = await createConformance();
+  const violations = conformance.check(exchanges);
+  return { checked: conformance.tally().checked, violations };
+};
+
 /** Adds tallies up (the end-to-end test files each keep their own). */
 export const mergeTallies = (tallies: readonly Tally[]): Tally => {
-  const total: Tally = { checked: 0, skipped: 0, deliberate: 0, violations: 0, pairs: {} };
+  const total: Tally = {
+    checked: 0,
+    skipped: 0,
+    deliberate: 0,
+    violations: { request: 0, answer: 0 },
+    pairs: {},
+  };
   for (const tally of tallies) {
     total.checked += tally.checked;
     total.skipped += tally.skipped;
     total.deliberate += tally.deliberate;
-    total.violations += tally.violations;
+    total.violations.request += tally.violations.request;
+    total.violations.answer += tally.violations.answer;
     for (const [pair, count] of Object.entries(tally.pairs)) {
       total.pairs[pair] = (total.pairs[pair] ?? 0) + count;
     }

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import { checkExchanges, formatViolation } from '../sandbox/conformance';
 import {
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
@@ -235,7 +236,7 @@ export const runStory = async (
   },
 ): Promise<StoryReport> => {
   const started = performance.now();
-  const sandbox = await startSandbox({ port: 0, dbPath: ':memory:' });
+  const sandbox = await startSandbox({ port: 0, dbPath: ':memory:', record: true });
   log(`Sandbox of both APIs listening at ${sandbox.url} (throwaway in-memory database)`);
   // The app as Zapier's CommonJS wrapper loads it: the package's root index.js.
   const handler = createAppHandler(path.resolve(__dirname, '..', '..', 'index.js'));
@@ -274,6 +275,18 @@ export const runStory = async (
       }
       log(`✓ ${name}\n     sent ${short(step.inputData)}\n     got  ${short(result)}`);
     }
+    const conformance = await checkExchanges(sandbox.takeExchanges());
+    if (conformance.violations.length > 0) {
+      log(
+        `✗ OpenAPI conformance\n     ${conformance.violations.map(formatViolation).join('\n     ')}`,
+      );
+      throw new Error(
+        `Story failed: ${String(conformance.violations.length)} violation(s) of the APIs' OpenAPI documents`,
+      );
+    }
+    log(
+      `✓ OpenAPI conformance: ${String(conformance.checked)} exchanges checked against docs/*.openapi.json, no violation`,
+    );
     const report = {
       steps: STORY.length,
       requests: sandbox.requestCount(),

@@ -53,7 +53,7 @@ export const useSandbox = (options: SandboxOptions = {}): Connections => {
     await started?.close();
     nock.restore();
     if (conformance !== undefined) {
-      saveTally(conformance.tally());
+      saveTally('the end-to-end tests (test/e2e)', conformance.tally());
     }
   });
   return {

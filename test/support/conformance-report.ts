@@ -16,35 +16,48 @@ export const makeTallyFolder = (): void => {
   process.env[FOLDER_VARIABLE] = fs.mkdtempSync(path.join(os.tmpdir(), 'conformance-'));
 };
 
-/** Saves a test file's tally; outside a Jest run with the global setup it does nothing. */
-export const saveTally = (tally: Tally): void => {
+interface Saved {
+  source: string;
+  tally: Tally;
+}
+
+/** Saves a test file's tally under `source`; outside a Jest run with the global setup, nothing. */
+export const saveTally = (source: string, tally: Tally): void => {
   const folder = process.env[FOLDER_VARIABLE];
   if (folder !== undefined && fs.existsSync(folder)) {
-    fs.writeFileSync(path.join(folder, `${randomUUID()}.json`), JSON.stringify(tally));
+    const saved: Saved = { source, tally };
+    fs.writeFileSync(path.join(folder, `${randomUUID()}.json`), JSON.stringify(saved));
   }
 };
 
-const isTally = (value: unknown): value is Tally =>
-  typeof value === 'object' && value !== null && 'checked' in value && 'pairs' in value;
+const isSaved = (value: unknown): value is Saved =>
+  typeof value === 'object' &&
+  value !== null &&
+  'source' in value &&
+  typeof value.source === 'string' &&
+  'tally' in value &&
+  typeof value.tally === 'object';
 
-/** The report of every tally saved in this run, then the folder is removed. */
+/** The report of every tally saved in this run, per source; then the folder is removed. */
 export const collectTallies = (): string[] => {
   const folder = process.env[FOLDER_VARIABLE];
   if (folder === undefined || !fs.existsSync(folder)) {
     return [];
   }
-  const tallies = fs
+  const saved = fs
     .readdirSync(folder)
     .filter((file) => file.endsWith('.json'))
     .map((file): unknown => JSON.parse(fs.readFileSync(path.join(folder, file), 'utf8')))
-    .filter(isTally);
+    .filter(isSaved);
   fs.rmSync(folder, { recursive: true, force: true });
-  if (tallies.length === 0) {
-    return [];
-  }
-  const total = mergeTallies(tallies);
-  return [
-    `OpenAPI conformance of the end-to-end tests (${String(tallies.length)} files): ${String(total.checked)} exchanges checked, ${String(total.violations)} violations (${String(total.deliberate)} deliberate connection tests, ${String(total.skipped)} sandbox-only exchanges skipped)`,
-    ...coverageLines(total),
-  ];
+  const sources = [...new Set(saved.map(({ source }) => source))].sort();
+  return sources.flatMap((source) => {
+    const tallies = saved.filter((item) => item.source === source).map(({ tally }) => tally);
+    const total = mergeTallies(tallies);
+    return [
+      '',
+      `OpenAPI conformance of ${source}, ${String(tallies.length)} file(s): ${String(total.checked)} exchanges checked; violations: ${String(total.violations.request)} in requests, ${String(total.violations.answer)} in answers; ${String(total.deliberate)} deliberate (the Deal.ai connection test); ${String(total.skipped)} sandbox-only skipped`,
+      ...coverageLines(total),
+    ];
+  });
 };
