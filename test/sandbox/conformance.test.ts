@@ -6,6 +6,8 @@
 import { DatabaseSync } from 'node:sqlite';
 import path from 'node:path';
 
+import OpenAPIBackend from 'openapi-backend';
+
 import { createConformance, formatViolation } from '../../sandbox/conformance';
 import type { Conformance } from '../../sandbox/conformance';
 import { SANDBOX_DEALAI_KEY_DEFAULT } from '../../sandbox/server';
@@ -73,6 +75,26 @@ const newEmail = (): string => {
   sequence += 1;
   return `conformance-${String(sequence)}@example.com`;
 };
+
+describe('the documents', () => {
+  const docs = path.join(__dirname, '..', '..', 'docs');
+  const load = (file: string) =>
+    new OpenAPIBackend({ definition: path.join(docs, file), strict: true }).init();
+
+  it("ours for Deal.ai passes openapi-backend's check of a document", async () => {
+    await expect(load('dealai-whitelabel.openapi.json')).resolves.toBeInstanceOf(OpenAPIBackend);
+  });
+
+  it("the vendor's fails that check only for `summary` in its schemas, which OpenAPI 3.0 lacks", async () => {
+    const error = await load('agentfirst-admin.openapi.json').then(
+      () => new Error('no error'),
+      (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason))),
+    );
+
+    expect(error.message).toMatch(/^Document is not valid OpenAPI\. 15 validation errors/);
+    expect(error.message.match(/"additionalProperty": "summary"/g)).toHaveLength(4);
+  });
+});
 
 describe('conforming exchanges', () => {
   it('finds nothing wrong with the sandbox adding, listing, crediting and removing an account', async () => {
