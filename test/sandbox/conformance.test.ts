@@ -312,7 +312,10 @@ describe('the sandbox answers every status it can give as the documents declare'
   afterAll(async () => {
     await Promise.all([limited.close(), locked.close()]);
     removeTempDir(dir);
-    saveTally('the sandbox sweep (test/sandbox/conformance.test.ts)', sweep.tally());
+    saveTally(
+      'the sandbox sweep (test/sandbox/conformance.test.ts, whose requests are broken on purpose)',
+      sweep.tally(),
+    );
   });
 
   const wrongKey = { Authorization: 'Bearer nope' };
