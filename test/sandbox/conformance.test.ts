@@ -79,7 +79,8 @@ const newEmail = (): string => {
 describe('the documents', () => {
   const docs = path.join(__dirname, '..', '..', 'docs');
   const load = (file: string) =>
-    new OpenAPIBackend({ definition: path.join(docs, file), strict: true }).init();
+    // validate: false: only the document is checked here, no validator is compiled.
+    new OpenAPIBackend({ definition: path.join(docs, file), strict: true, validate: false }).init();
 
   it("ours for Deal.ai passes openapi-backend's check of a document", async () => {
     await expect(load('dealai-whitelabel.openapi.json')).resolves.toBeInstanceOf(OpenAPIBackend);
