@@ -17,10 +17,12 @@ import dealaiDocument from '../docs/dealai-whitelabel.openapi.json';
 import type { Exchange } from './server';
 
 /**
- * Routes the sandbox serves that belong to neither vendor API (for Zapier's cache RPC, or for tests
- * to change the sandbox's state): exchanges on these path prefixes are counted, not checked.
+ * Path prefixes of the routes the sandbox serves that belong to neither vendor API: `/zapier/` for
+ * what Zapier's runtime calls (the z.cache RPC endpoint and the log sink) and `/sandbox/` for what
+ * tests call to change the sandbox's state (consuming credits, say). Their exchanges are counted
+ * as skipped, not checked.
  */
-export const NON_API_ROUTES: readonly string[] = ['/_sandbox/'];
+export const NON_API_ROUTES: readonly string[] = ['/zapier/', '/sandbox/'];
 
 /**
  * Requests the integration sends outside the document on purpose, each with the reason. Deal.ai
