@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
+import { checkExchanges, formatViolation } from '../sandbox/conformance';
 import {
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
@@ -261,7 +262,7 @@ export const runStory = async (
   },
 ): Promise<StoryReport> => {
   const started = performance.now();
-  const sandbox = await startSandbox({ port: 0, dbPath: ':memory:' });
+  const sandbox = await startSandbox({ port: 0, dbPath: ':memory:', record: true });
   log(`Sandbox of both APIs listening at ${sandbox.url} (throwaway in-memory database)`);
   const connections: Record<StoryStep['provider'], Record<string, string>> = {
     dealai: {
@@ -298,6 +299,18 @@ export const runStory = async (
       steps.push({ step, requests: sandbox.requestCount() - before });
       log(`✓ ${name}\n     sent ${short(step.inputData)}\n     got  ${short(result)}`);
     }
+    const conformance = await checkExchanges(sandbox.takeExchanges());
+    if (conformance.violations.length > 0) {
+      log(
+        `✗ OpenAPI conformance\n     ${conformance.violations.map(formatViolation).join('\n     ')}`,
+      );
+      throw new Error(
+        `Story failed: ${String(conformance.violations.length)} violation(s) of the APIs' OpenAPI documents`,
+      );
+    }
+    log(
+      `✓ OpenAPI conformance: ${String(conformance.checked)} exchanges checked against docs/*.openapi.json, no violation`,
+    );
     const report = {
       steps,
       requests: sandbox.requestCount(),

@@ -15,6 +15,7 @@ function fakeSandbox(url: string): Sandbox {
     adminBaseUrl: url,
     requestCount: () => 0,
     resetRequestCount: () => undefined,
+    takeExchanges: () => [],
     close: () => Promise.resolve(),
   };
 }
