@@ -6,6 +6,9 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  // The end-to-end tests' OpenAPI conformance: one folder for every file's tally, one report.
+  globalSetup: '<rootDir>/test/support/conformance-setup.ts',
+  globalTeardown: '<rootDir>/test/support/conformance-teardown.ts',
   collectCoverageFrom: ['index.ts', 'src/**/*.ts'],
   coverageThreshold: {
     global: { lines: 95, branches: 95, functions: 95, statements: 95 },

@@ -4,24 +4,9 @@ import { KEY_PREFIX, MAX_PART_CHARS, cacheKey, openCache } from '../src/cache';
 import type { CacheSpace } from '../src/cache';
 import { failure } from './helpers';
 import { withZ } from './support/lambda';
-import type { ZapierRun } from './support/lambda';
+import { RPC_ORIGIN, RUN, allowLogStream } from './support/zcache';
 
-const RPC_ORIGIN = 'https://rpc.zapier.test';
-const LOG_ORIGIN = 'https://logs.zapier.test';
-const RUN: ZapierRun = { rpcBase: `${RPC_ORIGIN}/cli`, token: 'zt-unit-token' };
 const SPACE: CacheSpace = { scope: ['user', 'auth'], namespace: ['purpose', 'admin'] };
-
-// With a token the runtime streams its logs here instead of to Zapier: one request per invocation
-// that logs anything. Whether it logs the RPC call depends on its patch of Node's http module,
-// which the first invocation in a Jest worker installs for all later files, so it is optional.
-process.env.LOGGING_ENDPOINT = `${LOG_ORIGIN}/input`;
-
-const allowLogStream = (): void => {
-  nock(LOG_ORIGIN, { reqheaders: { 'x-token': RUN.token } })
-    .post('/input')
-    .optionally()
-    .reply(200);
-};
 
 interface RpcCall {
   method: unknown;

@@ -20,7 +20,7 @@ import {
   unmatched,
 } from './helpers';
 import { execute } from './support/lambda';
-import { RUN, fakeCache } from './support/zcache';
+import { RUN, allowLogStream, fakeCache } from './support/zcache';
 import type { FakeCache } from './support/zcache';
 
 const ADD_USER = 'creates.add_user.operation.perform';
@@ -63,6 +63,8 @@ const IN_PROGRESS =
   /^Idempotency Key "pi_3MtwBwLkdIwHu7ix28a3tqPa": a delivery with this key is in progress \(since \S+\), so this one sent nothing\. Replay this run once that one has finished: it will return its result\.$/;
 const CHECK_THE_ACCOUNT =
   /^Idempotency Key "pi_3MtwBwLkdIwHu7ix28a3tqPa": the run of \S+ with this key may have applied its change without recording its result, so this run sent nothing\. Check the account: if the change is missing, make it by hand, or map a new Idempotency Key \(for example the same ID plus "-2"\) and replay this run\.$/;
+
+beforeEach(allowLogStream);
 
 afterEach(() => {
   nock.abortPendingRequests();

@@ -4,7 +4,16 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 import type { Json } from '../cache';
 import { openApi } from '../client';
 import type { Api } from '../client';
-import { emailField, invalid, readCredits, readEmail, readFlag, readText } from '../fields';
+import {
+  creditsField,
+  emailField,
+  invalid,
+  readCredits,
+  readEmail,
+  readFlag,
+  readText,
+  yesNoField,
+} from '../fields';
 import { idempotencyKeyField, once, replayOutputFields } from '../idempotency';
 import type { Output } from '../idempotency';
 import { readNewAccount, textAt } from '../records';
@@ -37,15 +46,12 @@ const inputFields = defineInputFields([
     helpText:
       'A password for the new user (Deal.ai White Label only). Leave empty and Deal.ai generates a random one; pair that with Send Invite Email.',
   },
-  {
+  yesNoField({
     key: 'sendInviteEmail',
     label: 'Send Invite Email',
-    type: 'boolean',
-    required: false,
-    default: 'false',
     helpText:
       'Whether Deal.ai emails the new user an invitation to your white-label site (Deal.ai White Label only).',
-  },
+  }),
   {
     key: 'role',
     label: 'Role',
@@ -54,14 +60,13 @@ const inputFields = defineInputFields([
     helpText:
       'A role exactly as named in your White Label Settings, such as "Premium Plan" (Deal.ai White Label only). Leave empty for the Default Role.',
   },
-  {
+  creditsField({
     key: 'credits',
     label: 'Starting Credits',
-    type: 'integer',
     required: false,
     helpText:
       'API credits to preload the new account with, a whole number of 0 or more (Administration API only). Leave empty for none.',
-  },
+  }),
   idempotencyKeyField,
 ]);
 
@@ -172,7 +177,7 @@ const planOnAdmin = (z: ZObject, inputData: Input, api: Api, email: string): Pla
     body: { email, ...(credits === undefined ? {} : { credits }) },
     request: { email: email.toLowerCase(), credits: credits ?? null },
     added: (answer) => {
-      const account = readNewAccount(z, answer);
+      const account = readNewAccount(z, answer, credits ?? 0);
       return {
         provider: api.connection.provider.id,
         email: account.email,

@@ -3,7 +3,15 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
 import type { Api, CallOptions } from '../client';
-import { emailField, invalid, readCredits, readEmail, readText, show } from '../fields';
+import {
+  creditsField,
+  emailField,
+  invalid,
+  readCredits,
+  readEmail,
+  readText,
+  show,
+} from '../fields';
 import { idempotencyKeyField, once, replayOutputFields } from '../idempotency';
 import type { Output } from '../idempotency';
 import { findAccount, readAccount, readAccounts, readNewAccount } from '../records';
@@ -17,14 +25,13 @@ type Mode = (typeof MODES)[keyof typeof MODES];
 
 const inputFields = defineInputFields([
   emailField,
-  {
+  creditsField({
     key: 'credits',
     label: 'Credits',
-    type: 'integer',
     required: true,
     helpText:
       'A whole number of 1 or more: the credits to add, or the balance to top up to, depending on Mode. A user without an account gets an account with this many credits.',
-  },
+  }),
   {
     key: 'mode',
     label: 'Mode',
@@ -74,7 +81,7 @@ const create = async (z: ZObject, api: Api, email: string, credits: number, safe
     tolerate: ['exists'],
     ...safety,
   });
-  return result.ok ? readNewAccount(z, result.data) : undefined;
+  return result.ok ? readNewAccount(z, result.data, credits) : undefined;
 };
 
 const grant = async (z: ZObject, api: Api, email: string, amount: number, safety: Safety) =>

@@ -39,13 +39,28 @@ export interface Inputs {
   inputData: Record<string, unknown>;
 }
 
+/**
+ * calledFromCli, as `zapier-platform invoke` and the story send it: the same path, with the
+ * platform's output checks made strict, but without the runtime's patch of Node's http module.
+ * That patch keeps one logger per process; Lambda runs one invocation per process, while these
+ * tests run many at once, which would log into one another's finished log streams.
+ */
+const CLI = { calledFromCli: true } as const;
+
 const resultsOf = (output: unknown): unknown =>
   typeof output === 'object' && output !== null ? Reflect.get(output, 'results') : undefined;
 
 /** Runs a method of the app (`creates.add_user.operation.perform`, ...) as one Lambda event. */
 export const execute = async (method: string, bundle: Inputs, run: ZapierRun): Promise<unknown> =>
   resultsOf(
-    await handler({ command: 'execute', method, bundle, rpc_base: run.rpcBase, token: run.token }),
+    await handler({
+      command: 'execute',
+      method,
+      bundle,
+      rpc_base: run.rpcBase,
+      token: run.token,
+      ...CLI,
+    }),
   );
 
 /**
@@ -64,6 +79,7 @@ export const withZ = async (
       bundle: { authData: {}, inputData: {} },
       rpc_base: run.rpcBase,
       token: run.token,
+      ...CLI,
     }),
   );
 };

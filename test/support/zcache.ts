@@ -50,6 +50,15 @@ const parse = (text: string): unknown => {
 const spaceOf = (scope: unknown): string[] =>
   Array.isArray(scope) ? scope.filter((item) => typeof item === 'string').sort() : [];
 
+/**
+ * With a token the runtime streams its logs to LOGGING_ENDPOINT (Zapier's log server by default):
+ * here to nock, for one test. Whether a run logs anything varies, so the interceptor is optional.
+ */
+export const allowLogStream = (): void => {
+  process.env.LOGGING_ENDPOINT = `${LOG_ORIGIN}/input`;
+  nock(LOG_ORIGIN).persist().post('/input').optionally().reply(200);
+};
+
 /** Starts the fake for one test; `nock.cleanAll()` (the helpers' afterEach) removes it. */
 export const fakeCache = (): FakeCache => {
   const store = new Map<string, Stored>();
@@ -124,9 +133,6 @@ export const fakeCache = (): FakeCache => {
         return { id, error: error instanceof Error ? error.message : String(error) };
       }
     });
-  // With a token the runtime streams its logs; whether it has anything to log varies.
-  nock(LOG_ORIGIN).persist().post('/input').optionally().reply(200);
-  process.env.LOGGING_ENDPOINT = `${LOG_ORIGIN}/input`;
 
   return {
     calls,
