@@ -65,13 +65,13 @@ export interface Delivery {
   key: unknown;
   /** The checked inputs that make the request: the same key with others is refused. */
   request: Json;
-  /** Output fields never kept in the cache: [key, label], emptied on a replay. */
+  /** Output fields never kept in the cache, [key, label]: a replay gives them empty, and says so. */
   secrets?: readonly (readonly [string, string])[];
 }
 
 type Entry =
   | { state: 'pending'; run: string; request: string; since: string }
-  | { state: 'done'; request: string; at: string; output: Output }
+  | { state: 'done'; request: string; at: string; output: Output; withheld: string[] }
   | { state: 'unknown'; request: string; at: string };
 
 /** Reads an Idempotency Key input: trimmed, `undefined` when empty, halts when too long. */
@@ -121,20 +121,29 @@ const readEntry = (value: unknown): Entry | 'unreadable' | undefined => {
   const since = textOf(value, 'since');
   const at = textOf(value, 'at');
   const output = outputOf(Reflect.get(value, 'output'));
+  const withheld: unknown = Reflect.get(value, 'withheld');
   if (request === undefined) {
     return 'unreadable';
   }
   if (state === 'pending' && run !== undefined && since !== undefined) {
     return { state, run, request, since };
   }
-  if (state === 'done' && at !== undefined && output !== undefined) {
-    return { state, request, at, output };
+  if (
+    state === 'done' &&
+    at !== undefined &&
+    output !== undefined &&
+    Array.isArray(withheld) &&
+    withheld.every((label) => typeof label === 'string')
+  ) {
+    return { state, request, at, output, withheld: withheld.map(String) };
   }
   return state === 'unknown' && at !== undefined ? { state, request, at } : 'unreadable';
 };
 
 const entryJson = (entry: Entry): Json =>
-  entry.state === 'done' ? { ...entry, output: { ...entry.output } } : { ...entry };
+  entry.state === 'done'
+    ? { ...entry, output: { ...entry.output }, withheld: [...entry.withheld] }
+    : { ...entry };
 
 const checkTheAccount =
   'Check the account: if the change is missing, make it by hand, or map a new Idempotency Key (for example the same ID plus "-2") and replay this run.';
@@ -145,7 +154,6 @@ const answerTaken = (
   key: string,
   request: string,
   entry: Entry | 'unreadable' | undefined,
-  secrets: readonly (readonly [string, string])[],
 ): Output => {
   const named = `Idempotency Key ${show(key)}`;
   if (entry === undefined) {
@@ -166,11 +174,10 @@ const answerTaken = (
     );
   }
   if (entry.state === 'done') {
-    const empty = secrets.filter(([field]) => entry.output[field] === null);
     const note =
-      empty.length === 0
+      entry.withheld.length === 0
         ? ''
-        : ` ${empty.map(([, label]) => label).join(', ')}: given only by that run, so empty here.`;
+        : ` ${entry.withheld.join(', ')}: given only by that run, so empty here.`;
     return {
       ...entry.output,
       replayed: true,
@@ -229,7 +236,7 @@ export const once = async <T extends Output>(
   // come back as "taken": by our own run.
   const ours = typeof taken === 'object' && taken.state === 'pending' && taken.run === run;
   if (!claimed && !ours) {
-    return answerTaken(z, key, request, taken, delivery.secrets ?? []);
+    return answerTaken(z, key, request, taken);
   }
   let output: T;
   try {
@@ -245,13 +252,20 @@ export const once = async <T extends Output>(
     }
     throw error;
   }
+  const secrets = (delivery.secrets ?? []).filter(([field]) => (output[field] ?? null) !== null);
   const kept = Object.fromEntries(
     Object.entries(output).map(([field, value]) => [
       field,
-      (delivery.secrets ?? []).some(([secret]) => secret === field) ? null : value,
+      secrets.some(([secret]) => secret === field) ? null : value,
     ]),
   );
-  const done: Entry = { state: 'done', request, at: new Date().toISOString(), output: kept };
+  const done: Entry = {
+    state: 'done',
+    request,
+    at: new Date().toISOString(),
+    output: kept,
+    withheld: secrets.map(([, label]) => label),
+  };
   try {
     await cache.set(key, entryJson(done), KEY_TTL_SECONDS);
   } catch (error) {

@@ -266,7 +266,13 @@ describe('Provision Credits with an Idempotency Key', () => {
 
   it('treats an entry it cannot read as taken, and asks to check the account', async () => {
     const cache = fakeCache();
-    cache.seed(PROVISION_KEY, SCOPE, { state: 'done', request: 'x', at: 'then', output: [1] });
+    cache.seed(PROVISION_KEY, SCOPE, {
+      state: 'done',
+      request: 'x',
+      at: 'then',
+      output: [1],
+      withheld: [],
+    });
     const unreadable = await failure(provision(GRANT));
     cache.seed(PROVISION_KEY, SCOPE, 'not an entry');
     const text = await failure(provision(GRANT));
@@ -421,6 +427,7 @@ describe('Add User with an Idempotency Key', () => {
     const other = await failure(addUser(dealaiAuth, { ...input, role: 'Premium Plan' }));
 
     expect(first).toMatchObject({ provider: 'dealai', role: 'Basic Plan', replayed: false });
+    expect(field(again, 'replayNote')).toMatch(/these values are that run's\.$/);
     expect(again).toMatchObject({
       provider: 'dealai',
       role: 'Basic Plan',
