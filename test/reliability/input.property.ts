@@ -651,11 +651,7 @@ const attempt = (
 const startsWithLabel = (message: string, labels: readonly string[]): boolean =>
   labels.some((label) => message.startsWith(`${label}: `));
 
-/**
- * The properties, with inputs delivered as `delivery`. Each delivery has its own test file:
- * zapier-platform-core stops a process past 450 MB after 250 calls (its Lambda memory check),
- * and one file running both would come close.
- */
+/** The properties, with inputs delivered as `delivery` (each delivery has its own test file). */
 export const describeProperties = (delivery: Delivery): void => {
   describe(`every action, any input, ${delivery}`, () => {
     beforeEach(installFakeApi);
