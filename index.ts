@@ -7,6 +7,7 @@ import { addUser } from './src/creates/add-user';
 import { changeRole } from './src/creates/change-role';
 import { provisionCredits } from './src/creates/provision-credits';
 import { removeUser } from './src/creates/remove-user';
+import { findUsage } from './src/searches/find-usage';
 import { findUser } from './src/searches/find-user';
 
 export default defineApp({
@@ -25,6 +26,7 @@ export default defineApp({
   },
   searches: {
     [findUser.key]: findUser,
+    [findUsage.key]: findUsage,
   },
   searchOrCreates: {
     [findUser.key]: {
