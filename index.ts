@@ -9,6 +9,8 @@ import { provisionCredits } from './src/creates/provision-credits';
 import { removeUser } from './src/creates/remove-user';
 import { findUsage } from './src/searches/find-usage';
 import { findUser } from './src/searches/find-user';
+import { creditsLow } from './src/triggers/credits-low';
+import { newUser } from './src/triggers/new-user';
 
 export default defineApp({
   version,
@@ -18,6 +20,10 @@ export default defineApp({
   // platform would otherwise turn into its own ThrottledError first), so that the user sees the
   // API's own words and the Retry-After it asked for.
   flags: { throwForThrottlingEarly: false },
+  triggers: {
+    [newUser.key]: newUser,
+    [creditsLow.key]: creditsLow,
+  },
   creates: {
     [addUser.key]: addUser,
     [provisionCredits.key]: provisionCredits,

@@ -1,0 +1,156 @@
+import { defineTrigger } from 'zapier-platform-core';
+import type { Bundle, ZObject } from 'zapier-platform-core';
+
+import { openApi } from '../client';
+import {
+  fingerprint,
+  loadMemory,
+  normalizeEmail,
+  packGroups,
+  propertyOf,
+  saveMemory,
+  unpackGroups,
+} from '../memory';
+import type { Groups } from '../memory';
+import { readAccounts } from '../records';
+import type { Account } from '../records';
+
+export const NEW_USER = 'new_user';
+const LABEL = 'New User';
+
+/** Polls in which a new account is returned, so that a lost poll is made up by the next ones. */
+export const REPEATS = 3;
+/** Items per poll, whatever the number of accounts: about 100 KB, far below Zapier's 6 MB. */
+export const MAX_ITEMS = 1000;
+
+export interface NewUser {
+  /** The normalized email: an account fires once per Zap, whenever it appears. */
+  id: string;
+  email: string;
+  credits: number;
+}
+
+/** Every account seen at the last poll: DONE, or how many polls it has been returned in. */
+export type NewUserMemory = Map<string, number>;
+
+const DONE = REPEATS;
+
+export interface StoredNewUser {
+  v: 1;
+  accounts: Groups;
+}
+
+export const packNewUser = (memory: NewUserMemory): StoredNewUser => ({
+  v: 1,
+  accounts: packGroups(new Map([...memory].map(([print, shown]) => [print, String(shown)]))),
+});
+
+/** The memory read back from the cache; `undefined` when there is none or it is not ours. */
+export const unpackNewUser = (stored: unknown): NewUserMemory | undefined => {
+  const labels = unpackGroups(propertyOf(stored, 'accounts'));
+  if (propertyOf(stored, 'v') !== 1 || labels === undefined) {
+    return undefined;
+  }
+  const memory: NewUserMemory = new Map();
+  for (const [print, label] of labels) {
+    const shown = Number(label);
+    if (!Number.isInteger(shown) || shown < 0 || shown > DONE) {
+      return undefined;
+    }
+    memory.set(print, shown);
+  }
+  return memory;
+};
+
+export interface NewUserStep {
+  memory: NewUserMemory;
+  items: NewUser[];
+}
+
+/**
+ * One poll's worth of memory: every account listed now, and the new ones to return, in the reverse
+ * of the API's order (the sandbox lists the oldest first, so the newest come first; the order
+ * decides nothing else). `previous` undefined starts afresh: every account listed then is known,
+ * and none is returned.
+ */
+export const stepNewUser = (
+  previous: NewUserMemory | undefined,
+  accounts: readonly Account[],
+): NewUserStep => {
+  const memory: NewUserMemory = new Map();
+  const due: { print: string; position: number; account: Account; shown: number }[] = [];
+  for (const [position, account] of accounts.entries()) {
+    const print = fingerprint(account.email);
+    if (memory.has(print)) {
+      continue;
+    }
+    const shown = previous === undefined ? DONE : (previous.get(print) ?? 0);
+    memory.set(print, shown);
+    if (shown < DONE) {
+      due.push({ print, position, account, shown });
+    }
+  }
+  // Accounts not yet returned come first, so that a bulk import drains over the next polls.
+  const returned = due
+    .sort((a, b) => a.shown - b.shown || b.position - a.position)
+    .slice(0, MAX_ITEMS)
+    .sort((a, b) => b.position - a.position);
+  for (const { print, shown } of returned) {
+    memory.set(print, shown + 1);
+  }
+  return {
+    memory,
+    items: returned.map(({ account }) => {
+      const email = normalizeEmail(account.email);
+      return { id: email, email, credits: account.credits };
+    }),
+  };
+};
+
+const perform = async (z: ZObject, bundle: Bundle): Promise<NewUser[]> => {
+  const api = openApi(z, bundle, LABEL, ['findUsers']);
+  const accounts = readAccounts(z, await api.call('findUsers'));
+
+  if (bundle.meta.isLoadingSample) {
+    // The Zap editor shows up to three: the newest accounts. Nothing is remembered for a test.
+    return stepNewUser(new Map(), accounts).items.slice(0, 3);
+  }
+  const key = [NEW_USER];
+  const previous = bundle.meta.isPopulatingDedupe
+    ? undefined
+    : unpackNewUser(await loadMemory(z, bundle, key));
+  const step = stepNewUser(previous, accounts);
+  const saved = await saveMemory(z, bundle, key, packNewUser(step.memory));
+  if (!saved && previous === undefined) {
+    throw new z.errors.Error(
+      `${LABEL} could not store the list of accounts it has seen, so it cannot tell new ones yet. Zapier will try again at the next poll.`,
+      'MemoryUnavailable',
+    );
+  }
+  // IDs are emails, so items stay right even unsaved: Zapier skips the ones it has seen.
+  return step.items;
+};
+
+export const newUser = defineTrigger({
+  key: NEW_USER,
+  noun: 'User',
+  display: {
+    label: LABEL,
+    description:
+      'Triggers when a new account appears on your white-label site, however it was added. Administration API only.',
+  },
+  operation: {
+    type: 'polling',
+    perform,
+    sample: {
+      id: 'jane.doe@example.com',
+      email: 'jane.doe@example.com',
+      credits: 100,
+    } satisfies NewUser,
+    outputFields: [
+      { key: 'id', label: 'ID', type: 'string' },
+      { key: 'email', label: 'Email', type: 'string' },
+      { key: 'credits', label: 'Credits', type: 'integer' },
+    ],
+  },
+});
