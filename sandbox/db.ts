@@ -6,6 +6,9 @@
  * Emails are stored normalized (trimmed, lower-cased) under a UNIQUE constraint, and every insert is
  * an `INSERT ... ON CONFLICT DO NOTHING`, so two requests for the same address can never create two
  * rows: the loser gets `undefined` back and the server answers 409.
+ *
+ * The Zapier side (./zapier) keeps its tokens in `zapier_tokens` and the integration's cache
+ * (`z.cache`) in `zcache`, one row per partition and key, with an optional expiry time.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -35,6 +38,12 @@ export interface AdminAccount {
 }
 
 export type NewDealaiUser = DealaiUser;
+
+/** Whom a Zapier token stands for: one Zapier account using one connection. */
+export interface ZapierIdentity {
+  account: string;
+  connection: string;
+}
 
 export type GrantResult =
   | { status: 'granted'; account: AdminAccount }
@@ -188,6 +197,20 @@ CREATE TABLE IF NOT EXISTS admin_usage (
   secs REAL NOT NULL CHECK (secs >= 0),
   PRIMARY KEY (email, hour, service, result)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS zapier_tokens (
+  token_hash TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  issued_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS zcache (
+  partition TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  expires_at INTEGER,
+  PRIMARY KEY (partition, key)
+) STRICT;
+CREATE INDEX IF NOT EXISTS zcache_expiry ON zcache (expires_at) WHERE expires_at IS NOT NULL;
 `;
 
 // Named parameters: $first/$last bound hours (epoch seconds); $emails/$services JSON arrays or null.
@@ -224,6 +247,13 @@ export class SandboxStore {
     usageRecord: StatementSync;
     usageByHour: StatementSync;
     usageTotal: StatementSync;
+    tokenInsert: StatementSync;
+    tokenGet: StatementSync;
+    cacheGet: StatementSync;
+    cacheSet: StatementSync;
+    cacheSetIfAbsent: StatementSync;
+    cacheDelete: StatementSync;
+    cachePurge: StatementSync;
   };
 
   constructor(options: StoreOptions) {
@@ -310,6 +340,37 @@ export class SandboxStore {
          GROUP BY email, service, result
          ORDER BY email, service, result`,
       ),
+      tokenInsert: this.db.prepare(
+        'INSERT INTO zapier_tokens (token_hash, account, connection, issued_at) VALUES (?, ?, ?, ?)',
+      ),
+      tokenGet: this.db.prepare(
+        'SELECT account, connection FROM zapier_tokens WHERE token_hash = ?',
+      ),
+      // A row whose expires_at has passed is gone for every reader, even before it is purged.
+      cacheGet: this.db.prepare(
+        `SELECT value FROM zcache
+         WHERE partition = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)`,
+      ),
+      cacheSet: this.db.prepare(
+        `INSERT INTO zcache (partition, key, value, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (partition, key) DO UPDATE
+         SET value = excluded.value, expires_at = excluded.expires_at`,
+      ),
+      // One statement, so set-if-absent is atomic even between two processes on one file: it
+      // inserts, or replaces an expired row, or changes nothing and returns no row.
+      cacheSetIfAbsent: this.db.prepare(
+        `INSERT INTO zcache (partition, key, value, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (partition, key) DO UPDATE
+         SET value = excluded.value, expires_at = excluded.expires_at
+         WHERE zcache.expires_at IS NOT NULL AND zcache.expires_at <= ?
+         RETURNING key`,
+      ),
+      cacheDelete: this.db.prepare(
+        `DELETE FROM zcache
+         WHERE partition = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)
+         RETURNING key`,
+      ),
+      cachePurge: this.db.prepare('DELETE FROM zcache WHERE expires_at <= ?'),
     };
   }
 
@@ -481,6 +542,56 @@ export class SandboxStore {
       throw new Error('The admin owner row is missing');
     }
     return toAdminAccount(row);
+  }
+
+  /** Records a token (by its hash) as standing for `identity`. */
+  addZapierToken(tokenHash: string, identity: ZapierIdentity): void {
+    this.statements.tokenInsert.run(
+      tokenHash,
+      identity.account,
+      identity.connection,
+      new Date().toISOString(),
+    );
+  }
+
+  zapierIdentity(tokenHash: string): ZapierIdentity | undefined {
+    const row = this.statements.tokenGet.get(tokenHash);
+    return row === undefined
+      ? undefined
+      : { account: textColumn(row, 'account'), connection: textColumn(row, 'connection') };
+  }
+
+  /** The live value of a cache key at time `now` (ms), or `undefined`. */
+  cacheGet(partition: string, key: string, now: number): string | undefined {
+    const row = this.statements.cacheGet.get(partition, key, now);
+    return row === undefined ? undefined : textColumn(row, 'value');
+  }
+
+  /**
+   * Stores a value until `expiresAt` (ms; `null`: no expiry). With `onlyIfAbsent`, only when the
+   * key has no live value; returns whether it stored.
+   */
+  cacheSet(
+    partition: string,
+    key: string,
+    value: string,
+    expiresAt: number | null,
+    onlyIfAbsent: boolean,
+    now: number,
+  ): boolean {
+    this.statements.cachePurge.run(now);
+    if (!onlyIfAbsent) {
+      this.statements.cacheSet.run(partition, key, value, expiresAt);
+      return true;
+    }
+    return (
+      this.statements.cacheSetIfAbsent.get(partition, key, value, expiresAt, now) !== undefined
+    );
+  }
+
+  /** Deletes a live key; returns whether there was one. */
+  cacheDelete(partition: string, key: string, now: number): boolean {
+    return this.statements.cacheDelete.get(partition, key, now) !== undefined;
   }
 
   close(): void {

@@ -7,7 +7,9 @@
  * - The Agent First-style administration service at the root (`/users`, `/user`), authenticated by
  *   `Authorization: Bearer <token>`; errors are `text/plain` with the texts of its OpenAPI document.
  *
- * The two providers are separate tenants with separate tables (see ./db).
+ * The two providers are separate tenants with separate tables (see ./db). Under `/zapier` the
+ * sandbox also plays Zapier's side of a run: the RPC endpoint behind `z.cache` and a sink for the
+ * runtime's logs (see ./zapier).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +18,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { MAX_CREDITS, SandboxStore, USAGE_SERVICES } from './db';
 import type { AdminAccount, UsageRow, UsageService } from './db';
+import { LOG_PATH, RPC_PATH, isZapierPath, registerZapier } from './zapier';
+import type { ZapierSide } from './zapier';
 
 export const SANDBOX_DEALAI_KEY_DEFAULT = 'sandbox-dealai-key';
 export const SANDBOX_ADMIN_TOKEN_DEFAULT = 'sandbox-admin-token';
@@ -44,6 +48,8 @@ export interface SandboxOptions {
   rateLimit?: { max: number; windowMs: number };
   /** Fastify logging; default false. */
   logger?: boolean;
+  /** The clock (ms since the epoch) that cache expiry follows; default Date.now. */
+  now?: () => number;
 }
 
 export interface Sandbox {
@@ -53,9 +59,11 @@ export interface Sandbox {
   dealaiBaseUrl: string;
   /** url */
   adminBaseUrl: string;
-  /** Requests received since start (all routes). */
+  /** Requests to the APIs received since start (every route but the Zapier side's). */
   requestCount(): number;
   resetRequestCount(): void;
+  /** Zapier's side of a run: the cache's RPC endpoint, the log sink and their tokens. */
+  zapier: ZapierSide;
   close(): Promise<void>;
 }
 
@@ -436,9 +444,12 @@ interface AppSettings {
   roles: ReadonlySet<string>;
   rateLimit: { max: number; windowMs: number };
   logger: boolean;
+  now: () => number;
 }
 
-async function buildApp(settings: AppSettings): Promise<FastifyInstance> {
+async function buildApp(
+  settings: AppSettings,
+): Promise<{ app: FastifyInstance; zapier: Omit<ZapierSide, 'rpcUrl' | 'logUrl'> }> {
   const { store, secrets, roles } = settings;
   const app = Fastify({ logger: settings.logger });
 
@@ -458,6 +469,13 @@ async function buildApp(settings: AppSettings): Promise<FastifyInstance> {
   );
 
   app.setErrorHandler((error: unknown, request, reply) => {
+    if (isZapierPath(request.url)) {
+      const statusCode = statusCodeOf(error) ?? 500;
+      if (statusCode >= 500) {
+        request.log.error({ err: error }, 'sandbox request failed');
+      }
+      return reply.code(statusCode).send({ error: messageOf(error) });
+    }
     const provider = providerOf(request.url);
     const texts = TEXTS[provider];
     if (error instanceof HttpError) {
@@ -485,13 +503,21 @@ async function buildApp(settings: AppSettings): Promise<FastifyInstance> {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    if (isZapierPath(request.url)) {
+      return reply.code(404).send({ error: `Only ${RPC_PATH} and ${LOG_PATH} are here` });
+    }
     const provider = providerOf(request.url);
     return sendError(reply, provider, 404, TEXTS[provider].routeNotFound);
   });
 
   // Authentication runs before the rate limiter's route hooks, so only valid credentials count.
+  // The Zapier side checks its own tokens (./zapier).
   app.addHook('onRequest', (request, _reply, done) => {
-    done(authenticate(request, providerOf(request.url), secrets));
+    done(
+      isZapierPath(request.url)
+        ? undefined
+        : authenticate(request, providerOf(request.url), secrets),
+    );
   });
 
   await app.register(rateLimit, {
@@ -707,7 +733,8 @@ async function buildApp(settings: AppSettings): Promise<FastifyInstance> {
     return { created: store.seedAdminAccounts(accounts) };
   });
 
-  return app;
+  const zapier = await registerZapier(app, store, settings.now);
+  return { app, zapier };
 }
 
 function formatUrl(address: AddressInfo): string {
@@ -722,9 +749,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ownerEmail: SANDBOX_OWNER_EMAIL,
   });
   let app: FastifyInstance | undefined;
+  let zapier: Omit<ZapierSide, 'rpcUrl' | 'logUrl'>;
   let count = 0;
   try {
-    app = await buildApp({
+    ({ app, zapier } = await buildApp({
       store,
       secrets: {
         dealai: options.dealaiKey ?? SANDBOX_DEALAI_KEY_DEFAULT,
@@ -733,9 +761,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       roles: new Set(options.roles ?? DEFAULT_ROLES),
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
       logger: options.logger ?? false,
-    });
-    app.server.on('request', () => {
-      count += 1;
+      now: options.now ?? Date.now,
+    }));
+    app.server.on('request', (request: { url?: string }) => {
+      if (!isZapierPath(request.url ?? '')) {
+        count += 1;
+      }
     });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   } catch (error) {
@@ -760,6 +791,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     resetRequestCount: () => {
       count = 0;
     },
+    zapier: { ...zapier, rpcUrl: `${url}${RPC_PATH}`, logUrl: `${url}${LOG_PATH}` },
     close: () => {
       closing ??= running.close().then(() => {
         store.close();

@@ -53,6 +53,8 @@ export interface StoryStep {
 export interface StoryReport {
   steps: number;
   requests: number;
+  /** Calls to Zapier's side (the cache behind z.cache), which the sandbox also plays. */
+  rpcCalls: number;
   millis: number;
 }
 
@@ -239,6 +241,12 @@ export const runStory = async (
   log(`Sandbox of both APIs listening at ${sandbox.url} (throwaway in-memory database)`);
   // The app as Zapier's CommonJS wrapper loads it: the package's root index.js.
   const handler = createAppHandler(path.resolve(__dirname, '..', '..', 'index.js'));
+  // As on Zapier, every event carries the RPC endpoint behind z.cache and a token that stands for
+  // the reseller's Zapier account and the step's connection. With a token the runtime streams its
+  // logs too: to the sandbox, not to Zapier's log server.
+  process.env.LOGGING_ENDPOINT = sandbox.zapier.logUrl;
+  const tokenFor = (provider: StoryStep['provider']): string =>
+    sandbox.zapier.issueToken({ account: 'story-reseller', connection: `story-${provider}` });
   const connections: Record<StoryStep['provider'], Record<string, string>> = {
     dealai: {
       provider: 'dealai',
@@ -263,6 +271,8 @@ export const runStory = async (
           method: step.method,
           bundle,
           calledFromCli: true,
+          rpc_base: sandbox.zapier.rpcUrl,
+          token: tokenFor(step.provider),
         });
         result = asRecord(output).results;
         step.expect(result);
@@ -277,10 +287,11 @@ export const runStory = async (
     const report = {
       steps: STORY.length,
       requests: sandbox.requestCount(),
+      rpcCalls: sandbox.zapier.rpcCount(),
       millis: Math.round(performance.now() - started),
     };
     log(
-      `\nAll ${String(report.steps)} steps passed: ${String(report.requests)} requests reached the sandbox in ${String(report.millis)} ms.`,
+      `\nAll ${String(report.steps)} steps passed: ${String(report.requests)} API requests and ${String(report.rpcCalls)} cache calls reached the sandbox in ${String(report.millis)} ms.`,
     );
     return report;
   } finally {

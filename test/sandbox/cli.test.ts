@@ -15,6 +15,13 @@ function fakeSandbox(url: string): Sandbox {
     adminBaseUrl: url,
     requestCount: () => 0,
     resetRequestCount: () => undefined,
+    zapier: {
+      rpcUrl: `${url}/zapier/rpc`,
+      logUrl: `${url}/zapier/logs`,
+      issueToken: () => 'zt-fake',
+      rpcCount: () => 0,
+      logLines: () => 0,
+    },
     close: () => Promise.resolve(),
   };
 }
