@@ -6,6 +6,10 @@
 import { createHash } from 'node:crypto';
 import type { Bundle, ZObject } from 'zapier-platform-core';
 
+import { openCache } from './cache';
+import type { Json } from './cache';
+import type { Connection } from './client';
+
 /** Emails are case-insensitive on the admin API; this is the form IDs and fingerprints use. */
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
@@ -60,23 +64,67 @@ export const propertyOf = (value: unknown, key: string): unknown =>
     ? Reflect.get(value, key)
     : undefined;
 
-// Placeholder until the shared cache module lands (issue 10): per Zap and per connection.
-const keyOf = (bundle: Bundle, parts: readonly string[]): string =>
+/** How long an unused memory lives: a Zap that polls keeps it fresh (see REFRESH_MS). */
+export const MEMORY_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * An unchanged memory is written again after this long, so that it never nears its TTL (and a
+ * platform cap on TTLs shorter than ours, which Zapier does not document, would have to be under
+ * an hour to matter). Between refreshes, unchanged memory costs no write at all.
+ */
+export const REFRESH_MS = 3600 * 1000;
+
+/** What a trigger remembers between polls of one Zap, on one connection. */
+export interface TriggerMemory {
+  /** The value stored by the last save, or `undefined` (never saved, expired or lost). */
+  load: () => Promise<unknown>;
+  /**
+   * Stores the value (skipped when it is the loaded one and still fresh). With `confirm` it reads
+   * the value back: Zapier may drop a write without an error (its cache rate limit), and some
+   * writes must be known to have landed. Answers whether the value is known to be stored.
+   */
+  save: (value: Json, confirm: boolean) => Promise<boolean>;
+}
+
+/**
+ * The memory of `trigger` for this Zap (bundle.meta.zap.id) on this connection (the cache's `auth`
+ * scope, and the Base URL, so that a connection moved to another site starts afresh), under
+ * `name` (what else tells memories apart, such as the threshold).
+ */
+export const triggerMemory = (
+  z: ZObject,
+  bundle: Bundle,
+  connection: Connection,
+  trigger: string,
+  name: string,
+): TriggerMemory => {
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- still the only Zap identifier
-  ['whitelabel-users', bundle.meta.zap?.id ?? 'no-zap', ...parts].join(':');
-
-export const loadMemory = async (
-  z: ZObject,
-  bundle: Bundle,
-  parts: readonly string[],
-): Promise<unknown> => {
-  const value: unknown = await z.cache.get(keyOf(bundle, parts));
-  return value;
+  const zap = bundle.meta.zap?.id ?? 'no-zap';
+  const cache = openCache(z, {
+    scope: ['auth'],
+    namespace: ['poll', trigger, connection.provider.id, connection.baseUrl, zap],
+  });
+  let loaded: { at: number; text: string } | undefined;
+  return {
+    load: async () => {
+      const stored = await cache.get(name);
+      const at = propertyOf(stored, 'at');
+      const value = propertyOf(stored, 'value');
+      loaded = typeof at === 'number' ? { at, text: JSON.stringify(value) } : undefined;
+      return loaded === undefined ? undefined : value;
+    },
+    save: async (value, confirm) => {
+      const now = Date.now();
+      const text = JSON.stringify(value);
+      if (loaded !== undefined && loaded.text === text && now - loaded.at < REFRESH_MS) {
+        return true;
+      }
+      const stored = { at: now, value };
+      await cache.set(name, stored, MEMORY_TTL_SECONDS);
+      if (!confirm) {
+        return true;
+      }
+      return JSON.stringify(await cache.get(name)) === JSON.stringify(stored);
+    },
+  };
 };
-
-export const saveMemory = async (
-  z: ZObject,
-  bundle: Bundle,
-  parts: readonly string[],
-  value: unknown,
-): Promise<boolean> => (await z.cache.set(keyOf(bundle, parts), value, 30 * 24 * 3600)) === true;

@@ -5,11 +5,10 @@ import { openApi } from '../client';
 import { invalid, readCredits, readText, show } from '../fields';
 import {
   fingerprint,
-  loadMemory,
   normalizeEmail,
   packGroups,
   propertyOf,
-  saveMemory,
+  triggerMemory,
   unpackGroups,
 } from '../memory';
 import type { Groups } from '../memory';
@@ -77,11 +76,11 @@ export interface CreditsLowMemory {
 const QUIET = 0;
 
 /** The memory as stored: fingerprints grouped by `<since>.<shown>`. */
-export interface StoredCreditsLow {
+export type StoredCreditsLow = {
   v: 1;
   last: number;
   below: Groups;
-}
+};
 
 export const packCreditsLow = (memory: CreditsLowMemory): StoredCreditsLow => ({
   v: 1,
@@ -216,12 +215,14 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<LowCredits[]>
       3,
     );
   }
-  const key = [CREDITS_LOW, account, String(threshold)];
+  const memory = triggerMemory(z, bundle, api.connection, CREDITS_LOW, `${account}:${threshold}`);
+  // Zapier forgets the IDs it saw when a Zap is turned off, so turning it on starts afresh.
   const previous = bundle.meta.isPopulatingDedupe
     ? undefined
-    : unpackCreditsLow(await loadMemory(z, bundle, key));
+    : unpackCreditsLow(await memory.load());
   const step = stepCreditsLow(previous, accounts, threshold, now);
-  const saved = await saveMemory(z, bundle, key, packCreditsLow(step.memory));
+  const fresh = previous === undefined || step.items.length > step.known.length;
+  const saved = await memory.save(packCreditsLow(step.memory), fresh);
   if (!saved && previous === undefined) {
     throw new z.errors.Error(
       `${LABEL} could not store which accounts are below the threshold, so it cannot tell when one drops yet. Zapier will try again at the next poll.`,

@@ -4,11 +4,10 @@ import type { Bundle, ZObject } from 'zapier-platform-core';
 import { openApi } from '../client';
 import {
   fingerprint,
-  loadMemory,
   normalizeEmail,
   packGroups,
   propertyOf,
-  saveMemory,
+  triggerMemory,
   unpackGroups,
 } from '../memory';
 import type { Groups } from '../memory';
@@ -35,10 +34,10 @@ export type NewUserMemory = Map<string, number>;
 
 const DONE = REPEATS;
 
-export interface StoredNewUser {
+export type StoredNewUser = {
   v: 1;
   accounts: Groups;
-}
+};
 
 export const packNewUser = (memory: NewUserMemory): StoredNewUser => ({
   v: 1,
@@ -115,12 +114,11 @@ const perform = async (z: ZObject, bundle: Bundle): Promise<NewUser[]> => {
     // The Zap editor shows up to three: the newest accounts. Nothing is remembered for a test.
     return stepNewUser(new Map(), accounts).items.slice(0, 3);
   }
-  const key = [NEW_USER];
-  const previous = bundle.meta.isPopulatingDedupe
-    ? undefined
-    : unpackNewUser(await loadMemory(z, bundle, key));
+  const memory = triggerMemory(z, bundle, api.connection, NEW_USER, 'accounts');
+  // Zapier forgets the IDs it saw when a Zap is turned off, so turning it on starts afresh.
+  const previous = bundle.meta.isPopulatingDedupe ? undefined : unpackNewUser(await memory.load());
   const step = stepNewUser(previous, accounts);
-  const saved = await saveMemory(z, bundle, key, packNewUser(step.memory));
+  const saved = await memory.save(packNewUser(step.memory), previous === undefined);
   if (!saved && previous === undefined) {
     throw new z.errors.Error(
       `${LABEL} could not store the list of accounts it has seen, so it cannot tell new ones yet. Zapier will try again at the next poll.`,

@@ -4,14 +4,15 @@
  */
 import App from '../../index';
 import { SANDBOX_ADMIN_TOKEN_DEFAULT, SANDBOX_OWNER_EMAIL } from '../../sandbox/server';
-import { creditsLow } from '../../src/triggers/credits-low';
-import { newUser } from '../../src/triggers/new-user';
-import { callable } from '../helpers';
+import { MEMORY_TTL_SECONDS } from '../../src/memory';
+import { execute } from '../support/lambda';
 import { zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
-import { appTester, invoke, useSandbox } from './setup';
+import { invoke, useSandbox } from './setup';
 
-const { admin, sandbox } = useSandbox();
+// The sandbox's cache expires entries by this clock.
+let clock = Date.now();
+const { admin, sandbox, zapier } = useSandbox({ now: () => clock });
 
 const post = async (route: string, body: object): Promise<unknown> => {
   const response = await fetch(`${sandbox().adminBaseUrl}${route}`, {
@@ -36,13 +37,19 @@ const topUp = (email: string, credits: number) =>
     mode: 'atLeast',
   });
 
-/** A trigger's poll through Zapier's app tester, with a connection to the sandbox. */
+/**
+ * A trigger's poll as a Lambda event of Zap `zap`, run by a Zapier account on a connection: the
+ * event carries the sandbox's RPC endpoint and a token, so z.cache is the sandbox's.
+ */
 const poller =
-  (trigger: { operation: object }, inputData: Record<string, unknown> = {}) =>
+  (
+    trigger: string,
+    inputData: Record<string, unknown> = {},
+    { zap = 'zap-1', connection = 'conn-1' }: { zap?: string; connection?: string } = {},
+  ) =>
   (meta: Meta): Promise<unknown> => {
-    // The typings give a trigger's operation as polling or hook; these poll.
-    const perform = callable(Reflect.get(trigger.operation, 'perform'));
-    return appTester(perform, { authData: admin(), inputData, meta });
+    const bundle = { authData: admin(), inputData, meta: { ...meta, zap: { id: zap } } };
+    return execute(`triggers.${trigger}.operation.perform`, bundle, zapier('acct-1', connection));
   };
 
 /** Runs a poll and returns what it fired, checking that it sent exactly one request. */
@@ -57,7 +64,7 @@ describe('Credits Running Low, end to end', () => {
   it('fires once per time below: spend down, spend more, top up, spend down again', async () => {
     await post('/users', { email: 'jane@example.com', credits: 500 });
     await post('/users', { email: 'broke@example.com', credits: 0 });
-    const zap = zapOf(poller(creditsLow, { threshold: '100' }));
+    const zap = zapOf(poller('credits_low', { threshold: '100' }));
     expect(await oneRequest(zap.turnOn)).toEqual([]);
 
     await spend('jane@example.com', 450);
@@ -80,7 +87,7 @@ describe('Credits Running Low, end to end', () => {
   });
 
   it("watches the connection's own balance", async () => {
-    const zap = zapOf(poller(creditsLow, { threshold: '999000', account: 'own' }));
+    const zap = zapOf(poller('credits_low', { threshold: '999000', account: 'own' }));
     await zap.turnOn();
 
     await spend(SANDBOX_OWNER_EMAIL, 1500);
@@ -94,7 +101,7 @@ describe('Credits Running Low, end to end', () => {
 
 describe('New User, end to end', () => {
   it('fires once for a user who appears, whoever adds them', async () => {
-    const zap = zapOf(poller(newUser));
+    const zap = zapOf(poller('new_user'));
     await oneRequest(zap.turnOn);
     expect(await oneRequest(zap.poll)).toEqual([]);
 
@@ -106,5 +113,40 @@ describe('New User, end to end', () => {
       { id: 'new.person@example.com', email: 'new.person@example.com', credits: 25 },
     ]);
     expect(await oneRequest(zap.poll)).toEqual([]);
+  });
+});
+
+describe('the memory behind both triggers, end to end', () => {
+  it('is kept per Zap and per connection', async () => {
+    await post('/users', { email: 'shared@example.com', credits: 500 });
+    const zapA = zapOf(poller('credits_low', { threshold: '200' }, { zap: 'zap-a' }));
+    const zapB = zapOf(poller('credits_low', { threshold: '200' }, { zap: 'zap-b' }));
+    // Same Zap ID on another connection: only the connection tells the two apart.
+    const zapC = zapOf(
+      poller('credits_low', { threshold: '200' }, { zap: 'zap-a', connection: 'conn-2' }),
+    );
+    await zapA.turnOn();
+    await spend('shared@example.com', 400);
+    // Turned on after the drop: already below for these two, which must not reset zapA's memory.
+    await zapB.turnOn();
+    await zapC.turnOn();
+
+    expect(await zapA.poll()).toEqual([expect.objectContaining({ email: 'shared@example.com' })]);
+    expect(await zapB.poll()).toEqual([]);
+    expect(await zapC.poll()).toEqual([]);
+  });
+
+  it('starts afresh when it expires: accounts below then wait for their next drop', async () => {
+    await post('/users', { email: 'idle@example.com', credits: 500 });
+    const zap = zapOf(poller('credits_low', { threshold: '300' }, { zap: 'zap-idle' }));
+    await zap.turnOn();
+    await spend('idle@example.com', 300);
+    clock += (MEMORY_TTL_SECONDS + 1) * 1000;
+
+    expect(await zap.poll()).toEqual([]);
+    await topUp('idle@example.com', 400);
+    await zap.poll();
+    await spend('idle@example.com', 250);
+    expect(await zap.poll()).toEqual([expect.objectContaining({ email: 'idle@example.com' })]);
   });
 });

@@ -1,4 +1,4 @@
-import * as memoryModule from '../../src/memory';
+import { cacheKey } from '../../src/cache';
 import {
   creditsLow,
   MAX_ITEMS,
@@ -19,6 +19,7 @@ import {
   messageOf,
   unmatched,
 } from '../helpers';
+import { dropCacheWrites } from '../support/cache-faults';
 import { zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
 
@@ -249,9 +250,10 @@ describe('Credits Running Low, polled as Zapier polls', () => {
     const at60 = zapOf(pollWith({ threshold: '60' }, accounts));
 
     expect(await at60.poll()).toEqual([]);
+    const space = ['poll', 'credits_low', 'admin', 'https://api.agentfirst.dev', 'no-zap'];
     expect(Object.keys(cache())).toEqual([
-      'whitelabel-users:no-zap:credits_low:users:100',
-      'whitelabel-users:no-zap:credits_low:users:60',
+      cacheKey(space, 'users:100'),
+      cacheKey(space, 'users:60'),
     ]);
   });
 
@@ -289,7 +291,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
 
     credits = 50;
     clock = at(1);
-    jest.spyOn(memoryModule, 'saveMemory').mockResolvedValueOnce(false);
+    dropCacheWrites(1);
     expect(await zap.poll()).toEqual([]);
     expect(zap.lastPoll()).toEqual([expect.objectContaining({ email: 'sam@example.com' })]);
     clock = at(2);
@@ -299,7 +301,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
   });
 
   it('fails the poll when it cannot remember where it starts', async () => {
-    jest.spyOn(memoryModule, 'saveMemory').mockResolvedValueOnce(false);
+    dropCacheWrites(1);
     const zap = zapOf(pollWith({ threshold: '100' }, () => []));
 
     const error = await failure(zap.turnOn());

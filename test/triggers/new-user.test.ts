@@ -1,4 +1,3 @@
-import * as memoryModule from '../../src/memory';
 import type { Account } from '../../src/records';
 import {
   newUser,
@@ -18,6 +17,7 @@ import {
   messageOf,
   unmatched,
 } from '../helpers';
+import { dropCacheWrites } from '../support/cache-faults';
 import { zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
 
@@ -156,7 +156,7 @@ describe('New User, polled as Zapier polls', () => {
     const zap = zapOf(pollOf(() => accounts));
     await zap.turnOn();
     accounts.push(user('bob'));
-    jest.spyOn(memoryModule, 'saveMemory').mockResolvedValue(false);
+    dropCacheWrites();
 
     expect(await zap.poll()).toEqual([expect.objectContaining({ id: 'bob@example.com' })]);
     expect(await zap.poll()).toEqual([]);
@@ -164,7 +164,7 @@ describe('New User, polled as Zapier polls', () => {
   });
 
   it('fails the poll when it cannot remember the accounts it starts from', async () => {
-    jest.spyOn(memoryModule, 'saveMemory').mockResolvedValueOnce(false);
+    dropCacheWrites(1);
 
     const error = await failure(zapOf(pollOf(() => [user('ann')])).turnOn());
 
