@@ -1,8 +1,8 @@
 /**
  * Input fields that several actions share, and the checks that turn what Zapier hands us into
- * values the API accepts. Mapped fields arrive as strings whatever their declared type, often
- * empty or padded, so every check accepts `unknown` and either returns a clean value or throws a
- * HaltedError that names the field, before any request is sent.
+ * values the API accepts. Mapped values are text, often empty or padded (numbers and booleans
+ * come only from tests and code steps), so every check accepts `unknown` and either returns a
+ * clean value or throws a HaltedError that names the field, before any request is sent.
  */
 import { defineInputField } from 'zapier-platform-core';
 import type { ZObject } from 'zapier-platform-core';
@@ -72,7 +72,56 @@ export const readEmail = (z: ZObject, value: unknown, label = 'Email'): string =
   return email;
 };
 
-/** A whole number of credits from a number or a numeric string ("100"), within bounds. */
+/**
+ * Amounts and yes/no answers are declared as text (`type: 'string'`), never `integer` or
+ * `boolean`: Zapier converts a mapped value to the declared type before perform runs, `integer`
+ * by parseInt ("1,000" becomes 1) and `boolean` by a word list in which any unknown word is true.
+ * As text, the value reaches these checks as the user mapped it, and a misread stops the step.
+ */
+const CREDITS_HELP =
+  'Digits only, or with thousands separators in groups of three (1000, 1,000 or 1 000).';
+
+/** A credits field: declared as text so that "1,000" reaches readCredits whole (see above). */
+export const creditsField = <const K extends string>(field: {
+  key: K;
+  label: string;
+  required: boolean;
+  helpText: string;
+}) =>
+  defineInputField({
+    ...field,
+    type: 'string',
+    placeholder: '1000',
+    helpText: `${field.helpText} ${CREDITS_HELP}`,
+  });
+
+/** A yes/no field: a Yes/No dropdown, declared as text so that an unknown word is refused. */
+export const yesNoField = <const K extends string>(field: {
+  key: K;
+  label: string;
+  helpText: string;
+}) =>
+  defineInputField({
+    ...field,
+    type: 'string',
+    required: false,
+    default: 'no',
+    choices: [
+      { value: 'yes', label: 'Yes', sample: 'yes' },
+      { value: 'no', label: 'No', sample: 'no' },
+    ],
+  });
+
+/**
+ * A whole number as a person reads it: digits, optionally grouped by threes with one kind of
+ * separator (comma, space, no-break space or narrow no-break space), optionally followed by a
+ * zero fraction of one or two digits as prices are written ("500.00"). "1.000" is refused: in
+ * much of the world it means one thousand. Exponents ("1e3") and other fractions are refused.
+ */
+const WHOLE_NUMBER =
+  /^[+-]?(?:\d+|\d{1,3}(?<separator>[, \u00A0\u202F])\d{3}(?:\k<separator>\d{3})*)(?:\.0{1,2})?$/u;
+
+/** A whole number of credits from a number or from text such as "1,000", within bounds. */
 export const readCredits = (
   z: ZObject,
   value: unknown,
@@ -82,33 +131,35 @@ export const readCredits = (
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
     return undefined;
   }
+  const text = typeof value === 'string' ? value.trim() : undefined;
   const number =
     typeof value === 'number'
       ? value
-      : typeof value === 'string' && /^[+-]?\d+(\.0+)?$/.test(value.trim())
-        ? Number(value.trim())
+      : text !== undefined && WHOLE_NUMBER.test(text)
+        ? Number(text.replace(/[, \u00A0\u202F]/gu, ''))
         : Number.NaN;
-  if (!Number.isInteger(number) || number < min || number > MAX_CREDITS) {
+  const range = `from ${min.toLocaleString('en-US')} to ${MAX_CREDITS.toLocaleString('en-US')}`;
+  if (!Number.isInteger(number)) {
     const shown =
-      typeof value === 'string'
-        ? show(value)
-        : typeof value === 'number'
-          ? String(value)
-          : typeof value;
-    throw invalid(
-      z,
-      label,
-      `${shown} is not a whole number from ${min} to ${MAX_CREDITS.toLocaleString('en-US')}.`,
-    );
+      text !== undefined ? show(text) : typeof value === 'number' ? String(value) : typeof value;
+    throw invalid(z, label, `${shown} is not a whole number ${range}. ${CREDITS_HELP}`);
+  }
+  if (number < min || number > MAX_CREDITS) {
+    const shown = text !== undefined ? show(text) : String(number);
+    throw invalid(z, label, `${shown} is not a whole number ${range}.`);
   }
   // -0 passes every check above; the API and the user should see 0.
   return number === 0 ? 0 : number;
 };
 
 const TRUE_WORDS = new Set(['true', 'yes', 'y', '1', 'on']);
-const FALSE_WORDS = new Set(['false', 'no', 'n', '0', 'off', '']);
+const FALSE_WORDS = new Set(['false', 'no', 'n', '0', 'off']);
 
-/** A yes/no field: Zapier sends booleans, or strings such as "true" or "no" from mapped fields. */
+/**
+ * A yes/no field: the Yes/No choices, or a mapped word (true/false, yes/no, y/n, 1/0, on/off, in
+ * any case). Empty means the field's default, which is no for every yes/no field here. Any other
+ * word stops the step: an unrecognised word must never send an invitation or remove a role.
+ */
 export const readFlag = (z: ZObject, value: unknown, label: string): boolean => {
   if (value === undefined || value === null) {
     return false;
@@ -118,13 +169,20 @@ export const readFlag = (z: ZObject, value: unknown, label: string): boolean => 
   }
   const word = typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
   const normalized = word?.trim().toLowerCase();
+  if (normalized === '') {
+    return false;
+  }
   if (normalized !== undefined && TRUE_WORDS.has(normalized)) {
     return true;
   }
   if (normalized !== undefined && FALSE_WORDS.has(normalized)) {
     return false;
   }
-  throw invalid(z, label, `${show(word ?? typeof value)} is not yes or no (true or false).`);
+  throw invalid(
+    z,
+    label,
+    `${show(word ?? typeof value)} is not yes or no. Choose Yes or No, or map a field that holds yes/no, true/false, 1/0 or on/off.`,
+  );
 };
 
 const ISO_DATE_TIME =

@@ -38,8 +38,16 @@ export const readAccount = (z: ZObject, data: unknown): Account => {
   return { email: data.email, credits: data.credits };
 };
 
-export const readNewAccount = (z: ZObject, data: unknown): NewAccount => {
-  const account = readAccount(z, data);
+/**
+ * A 201 from POST /users. The service's page says the account comes back "along with … any
+ * credits", so an answer without `credits` means the credits that were sent (`sent`, 0 when none).
+ */
+export const readNewAccount = (z: ZObject, data: unknown, sent: number): NewAccount => {
+  const withCredits =
+    typeof data === 'object' && data !== null && !('credits' in data)
+      ? { ...data, credits: sent }
+      : data;
+  const account = readAccount(z, withCredits);
   const token =
     typeof data === 'object' && data !== null && 'token' in data ? data.token : undefined;
   if (typeof token !== 'string' || token === '') {

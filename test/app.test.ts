@@ -12,6 +12,7 @@ import {
   messageOf,
   run,
 } from './helpers';
+import { convertAsZapier } from './support/zapier-delivery';
 
 describe('the public contract', () => {
   it('keeps its published keys', () => {
@@ -48,6 +49,75 @@ describe('the public contract', () => {
     expect(inputKeys(App.creates.change_role)).toEqual(['email', 'role', 'clearRole']);
     expect(inputKeys(App.creates.remove_user)).toEqual(['email', 'ignoreMissing']);
     expect(inputKeys(App.searches.find_user)).toEqual(['email']);
+  });
+});
+
+describe('values as Zapier delivers them', () => {
+  interface Field {
+    action: string;
+    key: string;
+    type?: string;
+  }
+  /** Every input field of every trigger, create and search, as the definition holds it. */
+  const fields: Field[] = [App.triggers, App.creates, App.searches].flatMap((group) =>
+    Object.entries(group ?? {}).flatMap(([action, definition]: [string, unknown]) => {
+      const operation: unknown =
+        typeof definition === 'object' && definition !== null
+          ? Reflect.get(definition, 'operation')
+          : undefined;
+      const inputFields: unknown =
+        typeof operation === 'object' && operation !== null
+          ? Reflect.get(operation, 'inputFields')
+          : undefined;
+      return (Array.isArray(inputFields) ? inputFields : []).flatMap((field: unknown) =>
+        typeof field === 'object' &&
+        field !== null &&
+        'key' in field &&
+        typeof field.key === 'string'
+          ? [{ ...field, action, key: field.key }]
+          : [],
+      );
+    }),
+  );
+
+  it('declares no field as integer, number or boolean, which the platform would convert first', () => {
+    expect(fields.length).toBeGreaterThan(10);
+    expect(
+      fields
+        .filter((field) => ['integer', 'number', 'boolean'].includes(field.type ?? 'string'))
+        .map((field) => `${field.action}.${field.key}`),
+    ).toEqual([]);
+  });
+
+  it('offers every yes/no field as a Yes/No dropdown that defaults to no', () => {
+    const yesNo = fields.filter((field) =>
+      ['sendInviteEmail', 'clearRole', 'ignoreMissing'].includes(field.key),
+    );
+
+    expect(yesNo).toHaveLength(3);
+    for (const field of yesNo) {
+      expect(field).toMatchObject({
+        type: 'string',
+        default: 'no',
+        choices: [
+          { value: 'yes', label: 'Yes' },
+          { value: 'no', label: 'No' },
+        ],
+      });
+    }
+  });
+
+  it('the conversion the tests apply is the platform\'s: an integer field reads "1,000" as 1', () => {
+    const integerField = [{ key: 'amount', type: 'integer' }];
+    const booleanField = [{ key: 'flag', type: 'boolean' }];
+
+    expect(convertAsZapier(integerField, { amount: '1,000' })).toEqual({ amount: 1 });
+    expect(convertAsZapier(booleanField, { flag: 'maybe' })).toEqual({ flag: true });
+    expect(
+      convertAsZapier(App.creates.provision_credits.operation.inputFields ?? [], {
+        credits: '1,000',
+      }),
+    ).toEqual({ credits: '1,000' });
   });
 });
 

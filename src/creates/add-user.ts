@@ -3,7 +3,16 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
 import type { Api } from '../client';
-import { emailField, invalid, readCredits, readEmail, readFlag, readText } from '../fields';
+import {
+  creditsField,
+  emailField,
+  invalid,
+  readCredits,
+  readEmail,
+  readFlag,
+  readText,
+  yesNoField,
+} from '../fields';
 import { readNewAccount, textAt } from '../records';
 
 export const ADD_USER = 'add_user';
@@ -34,15 +43,12 @@ const inputFields = defineInputFields([
     helpText:
       'A password for the new user (Deal.ai White Label only). Leave empty and Deal.ai generates a random one; pair that with Send Invite Email.',
   },
-  {
+  yesNoField({
     key: 'sendInviteEmail',
     label: 'Send Invite Email',
-    type: 'boolean',
-    required: false,
-    default: 'false',
     helpText:
       'Whether Deal.ai emails the new user an invitation to your white-label site (Deal.ai White Label only).',
-  },
+  }),
   {
     key: 'role',
     label: 'Role',
@@ -51,14 +57,13 @@ const inputFields = defineInputFields([
     helpText:
       'A role exactly as named in your White Label Settings, such as "Premium Plan" (Deal.ai White Label only). Leave empty for the Default Role.',
   },
-  {
+  creditsField({
     key: 'credits',
     label: 'Starting Credits',
-    type: 'integer',
     required: false,
     helpText:
       'API credits to preload the new account with, a whole number of 0 or more (Administration API only). Leave empty for none.',
-  },
+  }),
 ]);
 
 type Input = InferInputData<typeof inputFields>;
@@ -162,7 +167,7 @@ const addOnAdmin = async (
   const answer = await api.call('addUser', {
     body: { email, ...(credits === undefined ? {} : { credits }) },
   });
-  const account = readNewAccount(z, answer);
+  const account = readNewAccount(z, answer, credits ?? 0);
   return {
     provider: api.connection.provider.id,
     email: account.email,

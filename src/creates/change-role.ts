@@ -2,7 +2,7 @@ import { defineCreate, defineInputFields } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
-import { emailField, invalid, readEmail, readFlag, readText } from '../fields';
+import { emailField, invalid, readEmail, readFlag, readText, yesNoField } from '../fields';
 import { textAt } from '../records';
 
 export const CHANGE_ROLE = 'change_role';
@@ -18,15 +18,12 @@ const inputFields = defineInputFields([
     helpText:
       'The new role, exactly as named in your White Label Settings, such as "Premium Plan". When it is empty the step stops, unless Clear Role When Empty is yes.',
   },
-  {
+  yesNoField({
     key: 'clearRole',
     label: 'Clear Role When Empty',
-    type: 'boolean',
-    required: false,
-    default: 'false',
     helpText:
       "Yes: when Role is empty, remove the user's role so they fall back to the Default Role (for a cancelled plan). No: an empty Role stops the step, so a mapped field that arrives empty never strips someone's plan.",
-  },
+  }),
 ]);
 
 type Input = InferInputData<typeof inputFields>;

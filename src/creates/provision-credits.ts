@@ -3,7 +3,15 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
 import type { Api } from '../client';
-import { emailField, invalid, readCredits, readEmail, readText, show } from '../fields';
+import {
+  creditsField,
+  emailField,
+  invalid,
+  readCredits,
+  readEmail,
+  readText,
+  show,
+} from '../fields';
 import { findAccount, readAccount, readAccounts, readNewAccount } from '../records';
 import type { Account } from '../records';
 
@@ -14,14 +22,13 @@ export const MODES = { add: 'add', atLeast: 'atLeast' } as const;
 
 const inputFields = defineInputFields([
   emailField,
-  {
+  creditsField({
     key: 'credits',
     label: 'Credits',
-    type: 'integer',
     required: true,
     helpText:
       'A whole number of 1 or more: the credits to add, or the balance to top up to, depending on Mode. A user without an account gets an account with this many credits.',
-  },
+  }),
   {
     key: 'mode',
     label: 'Mode',
@@ -66,7 +73,7 @@ const create = async (
     tolerate: ['exists'],
     replayUnsafe,
   });
-  return result.ok ? readNewAccount(z, result.data) : undefined;
+  return result.ok ? readNewAccount(z, result.data, credits) : undefined;
 };
 
 const grant = async (z: ZObject, api: Api, email: string, amount: number, replayUnsafe: boolean) =>

@@ -2,7 +2,7 @@ import { defineCreate, defineInputFields } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
-import { emailField, readEmail, readFlag } from '../fields';
+import { emailField, readEmail, readFlag, yesNoField } from '../fields';
 import { readAccount, textAt } from '../records';
 
 export const REMOVE_USER = 'remove_user';
@@ -10,15 +10,12 @@ const LABEL = 'Remove User';
 
 const inputFields = defineInputFields([
   emailField,
-  {
+  yesNoField({
     key: 'ignoreMissing',
     label: 'Succeed If Already Gone',
-    type: 'boolean',
-    required: false,
-    default: 'false',
     helpText:
       'Yes: when no user has this email, finish with Removed set to false instead of stopping. Useful when the same cancellation can arrive twice.',
-  },
+  }),
 ]);
 
 type Input = InferInputData<typeof inputFields>;

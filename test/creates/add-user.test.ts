@@ -173,6 +173,20 @@ describe('Add User on the Administration API', () => {
     );
   });
 
+  it.each([
+    ['the credits it sent', '2,500', { email: 'jane@example.com', credits: 2500 }, 2500],
+    ['0 when it sent none', '', { email: 'jane@example.com' }, 0],
+  ])(
+    'reads a 201 without credits as %s (the API returns "any credits")',
+    async (_title, credits, body, expected) => {
+      admin().post('/users', body).reply(201, { email: 'jane@example.com', token: 't' });
+
+      const result = await run(addUser, adminAuth, { email: 'jane@example.com', credits });
+
+      expect(result).toMatchObject({ credits: expected, token: 't' });
+    },
+  );
+
   it('reports a 201 without a token instead of returning half an account', async () => {
     admin().post('/users').reply(201, { email: 'a@b.co', credits: 0 });
 

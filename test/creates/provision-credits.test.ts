@@ -24,6 +24,15 @@ describe('Provision Credits, Add mode', () => {
     expect(result).toEqual({ email, credits: 500, granted: 500, created: true, mode: 'add' });
   });
 
+  it('reads a 201 without credits as the credits it created the account with', async () => {
+    admin().patch('/users', { email, amount: 1000 }).reply(404, 'Email is nonexistent');
+    admin().post('/users', { email, credits: 1000 }).reply(201, { email, token: 'a1-new' });
+
+    const result = await run(provision, adminAuth, { email, credits: '1,000', mode: 'add' });
+
+    expect(result).toEqual({ email, credits: 1000, granted: 1000, created: true, mode: 'add' });
+  });
+
   it('grants to an account created by someone else between its two requests', async () => {
     admin().patch('/users', { email, amount: 5 }).reply(404, 'Email is nonexistent');
     admin().post('/users', { email, credits: 5 }).reply(409, 'Email already exists');
@@ -95,7 +104,10 @@ describe('Provision Credits input', () => {
   it.each([
     [0, 'Credits: 0 is not a whole number from 1 to 2,147,483,647.'],
     ['-5', 'Credits: "-5" is not a whole number from 1 to 2,147,483,647.'],
-    ['1.5', 'Credits: "1.5" is not a whole number from 1 to 2,147,483,647.'],
+    [
+      '1.5',
+      'Credits: "1.5" is not a whole number from 1 to 2,147,483,647. Digits only, or with thousands separators in groups of three (1000, 1,000 or 1 000).',
+    ],
     [undefined, 'Credits: is empty. Map a whole number of 1 or more.'],
   ])('stops before any request on credits %p', async (credits, message) => {
     const error = await failure(run(provision, adminAuth, { email, credits, mode: 'add' }));

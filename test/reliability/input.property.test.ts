@@ -23,6 +23,8 @@ import {
   run,
   unmatched,
 } from '../helpers';
+import { DELIVERIES, deliver, typed } from '../support/zapier-delivery';
+import type { Delivery } from '../support/zapier-delivery';
 import { ROUTES, bodyProblem, emailProblem, recordRoutes, undefinedPaths } from './support';
 import type { Sent } from './support';
 
@@ -31,7 +33,7 @@ const RUNS = 200;
 const TIMEOUT_MS = 60_000;
 
 type Input = Record<string, unknown>;
-type Action = { operation: { perform?: unknown } };
+type Action = { operation: { perform?: unknown; inputFields?: readonly unknown[] } };
 
 // ---------------------------------------------------------------------------------------------
 // What Zapier may hand an action. inputData arrives as JSON, so NaN cannot occur, but 1e309 can
@@ -156,6 +158,8 @@ const noFlagInput: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(undefined, null, false, 'false', 'no', '0', '') },
   { weight: 1, arbitrary: flagInput },
 );
+/** Thousands separators the help text accepts: comma, space, no-break and narrow no-break space. */
+const SEPARATORS = [',', ' ', '\u00a0', '\u202f'];
 const creditsInput = (min: number): fc.Arbitrary<unknown> =>
   fc.oneof(
     { weight: 4, arbitrary: fc.integer({ min, max: 100_000 }) },
@@ -163,6 +167,16 @@ const creditsInput = (min: number): fc.Arbitrary<unknown> =>
     {
       weight: 1,
       arbitrary: fc.constantFrom(MAX_CREDITS, MAX_CREDITS + 1, String(MAX_CREDITS), '2147483648'),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.integer({ min, max: 10_000_000 }), fc.constantFrom(...SEPARATORS))
+        .map(([n, separator]) => n.toLocaleString('en-US').replaceAll(',', separator)),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('1,00', '10,0000', '1,000 000', '1.000', '1,5', '2,500.00', '7.0'),
     },
     { weight: 3, arbitrary: anyValue },
   );
@@ -213,7 +227,30 @@ const flagOf = (value: unknown): boolean | 'invalid' => {
   return 'invalid';
 };
 
-/** A whole number of credits (a number, or decimal text such as " 100 " or "5.0"), or none. */
+/**
+ * Text a person reads as a whole number, per the help text: digits, or digits grouped by threes
+ * with one kind of separator; a price's zero cents (".0", ".00") may follow.
+ */
+const wholeNumberText = (text: string): number | undefined => {
+  const [whole = '', cents, ...rest] = text.replace(/^[+-]/, '').split('.');
+  if (rest.length > 0 || (cents !== undefined && !['0', '00'].includes(cents))) {
+    return undefined;
+  }
+  const used = SEPARATORS.filter((separator) => whole.includes(separator));
+  const groups = used.length === 1 && used[0] !== undefined ? whole.split(used[0]) : [whole];
+  const wellGrouped =
+    used.length <= 1 &&
+    groups.every((group, index) =>
+      groups.length === 1
+        ? /^[0-9]+$/.test(group)
+        : index === 0
+          ? /^[0-9]{1,3}$/.test(group)
+          : /^[0-9]{3}$/.test(group),
+    );
+  return wellGrouped ? Number(`${text.startsWith('-') ? '-' : ''}${groups.join('')}`) : undefined;
+};
+
+/** A whole number of credits (a number, or text such as " 100 ", "5.0" or "1,000"), or none. */
 const creditsOf = (value: unknown, min: number): number | undefined | 'invalid' => {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
     return undefined;
@@ -221,8 +258,8 @@ const creditsOf = (value: unknown, min: number): number | undefined | 'invalid' 
   const number =
     typeof value === 'number'
       ? value
-      : typeof value === 'string' && /^[+-]?[0-9]+(\.0+)?$/.test(value.trim())
-        ? Number(value.trim())
+      : typeof value === 'string'
+        ? (wholeNumberText(value.trim()) ?? Number.NaN)
         : Number.NaN;
   if (!Number.isInteger(number) || number < min || number > MAX_CREDITS) {
     return 'invalid';
@@ -600,8 +637,13 @@ const installFakeApi = (): void => {
 
 type Outcome = { ok: true; output: unknown } | { ok: false; error: unknown };
 
-const attempt = (action: Action, auth: Record<string, string>, input: Input): Promise<Outcome> =>
-  run(action, auth, input).then(
+const attempt = (
+  action: Action,
+  auth: Record<string, string>,
+  input: Input,
+  delivery: Delivery = 'as given',
+): Promise<Outcome> =>
+  run(action, auth, deliver(delivery, action, input)).then(
     (output): Outcome => ({ ok: true, output }),
     (error: unknown): Outcome => ({ ok: false, error }),
   );
@@ -616,17 +658,22 @@ describe('every action, any input', () => {
     sent.length = 0;
   });
 
-  it.each(SPECS.map((spec) => [spec.title, spec] as const))(
-    '%s: sends what the model predicts, well formed, or halts naming a field before any request',
-    async (_title, spec) => {
+  // Each property runs twice: with the generated input as it is, and as a Zap delivers it
+  // (rendered to text, then converted to each field's declared type by the platform); the model
+  // judges what the user typed, so both runs must agree with it.
+  it.each(
+    DELIVERIES.flatMap((delivery) => SPECS.map((spec) => [spec.title, delivery, spec] as const)),
+  )(
+    '%s, input %s: sends what the model predicts, well formed, or halts naming a field before any request',
+    async (_title, delivery, spec) => {
       const tally = { sent: 0, halted: 0 };
       await fc.assert(
         fc.asyncProperty(spec.input, fc.boolean(), async (input, existing) => {
           state.existing = existing;
           sent.length = 0;
           unmatched.length = 0;
-          const outcome = await attempt(spec.action, spec.auth, input);
-          const verdict = spec.model(input, existing);
+          const outcome = await attempt(spec.action, spec.auth, input, delivery);
+          const verdict = spec.model(typed(delivery, input), existing);
 
           expect(unmatched).toEqual([]);
           for (const request of sent) {
