@@ -2,7 +2,7 @@ import { defineInputFields, defineTrigger } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
-import { invalid, readCredits, readText, show } from '../fields';
+import { creditsField, invalid, readCredits, readText, show } from '../fields';
 import {
   fingerprint,
   normalizeEmail,
@@ -27,14 +27,13 @@ export const REPEATS = 3;
 export const MAX_ITEMS = 1000;
 
 const inputFields = defineInputFields([
-  {
+  creditsField({
     key: 'threshold',
     label: 'Threshold',
-    type: 'string',
     required: true,
     helpText:
       'A whole number of 1 or more. The Zap runs once when an account is seen with fewer credits than this, and again only after the account has been seen at or above it and drops again. Accounts already below when you turn the Zap on wait until they have recovered and drop again.',
-  },
+  }),
   {
     key: 'account',
     label: 'Account',

@@ -265,7 +265,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
         .reply(200, [{ email: 'owner@example.com', credits }]);
       return appTester(perform, {
         authData: adminAuth,
-        inputData: { threshold: '1000', account: 'own' },
+        inputData: { threshold: '1,000', account: 'own' },
         meta,
       });
     });
@@ -346,7 +346,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
     [
       'a fractional threshold',
       { threshold: '1.5' },
-      'Threshold: "1.5" is not a whole number from 1 to 2,147,483,647.',
+      'Threshold: "1.5" is not a whole number from 1 to 2,147,483,647. Digits only, or with thousands separators in groups of three (1000, 1,000 or 1 000).',
     ],
     [
       'an unknown account choice',
