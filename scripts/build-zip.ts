@@ -12,15 +12,16 @@
  *   esbuild finds from zapierwrapper.js and index.js, the CLI adds every file matching its preset
  *   pattern `/package\.json$` anywhere under the project (utils/build.js, walkDirWithPatterns),
  *   so the package.json of every dev tool (jest, typescript, eslint, zapier-platform-cli, ...)
- *   ships: ~1,850 files instead of ~470.
+ *   ships: ~1,850 files instead of ~440.
  *
  * So this does what the CLI's default path does, without the network: it runs the project's
  * `_zapier-build` hook (npm run build: tsc -> dist/) here, copies the project (minus node_modules,
- * VCS and build output) into a fresh folder under the OS temp dir, copies into it only the runtime
- * packages that `npm ci --omit=dev` would install (per package-lock.json, from our node_modules),
- * and runs `zapier-platform build --skip-dep-install --skip-validation` there. The CLI then runs
- * its own "Testing build" step (unzips build.zip and loads it with Node 22). The temp folder sits
- * outside the project so nothing can resolve up into the project's node_modules.
+ * VCS and build output) into a fresh folder under the OS temp dir, copies into it only the
+ * packages the app loads at run time (runtimePackages in scripts/project.ts: not node-fetch's
+ * optional `encoding`, which only the dev tree pulls in), and runs `zapier-platform build
+ * --skip-dep-install --skip-validation` there. The CLI then runs its own "Testing build" step
+ * (unzips build.zip and loads it with Node 22). The temp folder sits outside the project so
+ * nothing can resolve up into the project's node_modules.
  *
  * The CLI skips the `_zapier-build` hook when npm_lifecycle_event is `_zapier-build` (its guard
  * against recursion); we set that because the hook already ran here, where tsc and the type
@@ -36,7 +37,6 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {
-  BIN_DIR,
   BUILD_DIR,
   BUILD_ZIP,
   ROOT,
@@ -45,9 +45,8 @@ import {
   requireNode22,
   run,
   runtimePackages,
-  zapierCli,
+  ZAPIER_CLI,
 } from './project';
-import type { RuntimePackage } from './project';
 
 /** Top-level names never copied into the staging folder. */
 const NOT_STAGED = new Set([
@@ -60,131 +59,71 @@ const NOT_STAGED = new Set([
   'zapierwrapper.js',
   'definition.json',
 ]);
-/** dist/ folders written by `npm run build:tools`, not by the app's build. */
 const TOOL_OUTPUT = new Set(['sandbox', 'scripts', 'bench', 'test']);
 const NEVER_COPIED = /\.(zip|sqlite)(-\w+)?$/;
 
-export interface ZipBuildOptions {
-  /** The integration to build. */
-  appDir: string;
-  /** The node_modules folder the runtime packages are copied from. */
-  nodeModulesFrom: string;
-  packages: readonly RuntimePackage[];
-  /** Receives build.zip and source.zip. */
-  outDir: string;
-  /** Hide the CLI's progress output (the bench); errors still carry it. */
-  quiet?: boolean;
-}
-
-export interface ZipBuildResult {
-  buildZip: string;
-  sourceZip: string;
-  seconds: number;
-}
-
-const copyProject = (appDir: string, stage: string): void => {
-  for (const entry of fs.readdirSync(appDir, { withFileTypes: true })) {
-    if (NOT_STAGED.has(entry.name)) {
-      continue;
+const stageProject = (stage: string): void => {
+  for (const entry of fs.readdirSync(ROOT)) {
+    if (!NOT_STAGED.has(entry)) {
+      fs.cpSync(path.join(ROOT, entry), path.join(stage, entry), {
+        recursive: true,
+        filter: (source) => !NEVER_COPIED.test(source),
+      });
     }
-    fs.cpSync(path.join(appDir, entry.name), path.join(stage, entry.name), {
-      recursive: true,
-      filter: (source) => !NEVER_COPIED.test(source),
-    });
   }
-  const dist = path.join(appDir, 'dist');
-  if (fs.existsSync(dist)) {
-    const distRoot = dist + path.sep;
-    fs.cpSync(dist, path.join(stage, 'dist'), {
-      recursive: true,
-      filter: (source) => {
-        const top = source.startsWith(distRoot)
-          ? source.slice(distRoot.length).split(path.sep)[0]
-          : '';
-        return !TOOL_OUTPUT.has(top ?? '');
-      },
-    });
-  }
-};
-
-/** Copies each runtime package folder, but not its nested node_modules (listed on their own). */
-const copyPackages = (from: string, stage: string, packages: readonly RuntimePackage[]): number => {
-  const projectDir = path.dirname(from);
-  let copied = 0;
-  for (const pkg of packages) {
-    const source = path.join(projectDir, pkg.location);
+  // The app's compiled output only: npm run build:tools also writes dist/{scripts,bench,...}.
+  const dist = path.join(ROOT, 'dist');
+  fs.cpSync(dist, path.join(stage, 'dist'), {
+    recursive: true,
+    filter: (source) => !TOOL_OUTPUT.has(path.relative(dist, source).split(path.sep)[0] ?? ''),
+  });
+  for (const pkg of runtimePackages()) {
+    const source = path.join(ROOT, pkg.location);
     if (!fs.existsSync(source)) {
       if (pkg.optional) {
         continue;
       }
       throw new Error(`${pkg.location} (${pkg.name}@${pkg.version}) is not installed; run npm ci`);
     }
+    // Its nested node_modules are runtime packages of their own, or not wanted.
     const nested = path.join(source, 'node_modules');
     fs.cpSync(source, path.join(stage, pkg.location), {
       recursive: true,
       filter: (file) => file !== nested,
     });
-    copied += 1;
   }
-  return copied;
 };
 
-/** Stages `appDir` with its runtime packages in a temp folder and runs the CLI's build there. */
-export const buildZipFor = (options: ZipBuildOptions): ZipBuildResult => {
+/** Runs the `_zapier-build` hook (tsc) and builds build/build.zip and build/source.zip. */
+export const buildProjectZip = (quiet = false): void => {
   requireNode22();
-  const started = performance.now();
+  run('npm', ['run', '--silent', '_zapier-build'], { cwd: ROOT, quiet });
   const temp = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'whitelabel-zip-'));
   try {
     const stage = path.join(temp, 'app');
-    fs.mkdirSync(stage);
-    copyProject(options.appDir, stage);
-    copyPackages(options.nodeModulesFrom, stage, options.packages);
-    run(process.execPath, [zapierCli(), 'build', '--skip-dep-install', '--skip-validation'], {
+    stageProject(stage);
+    // The hook already ran here, where tsc is; the CLI skips it for this lifecycle event.
+    run(process.execPath, [ZAPIER_CLI, 'build', '--skip-dep-install', '--skip-validation'], {
       cwd: stage,
       env: cliEnv({ npm_lifecycle_event: '_zapier-build' }),
-      quiet: options.quiet ?? false,
+      quiet,
     });
-    fs.mkdirSync(options.outDir, { recursive: true });
-    const buildZip = path.join(options.outDir, 'build.zip');
-    const sourceZip = path.join(options.outDir, 'source.zip');
-    fs.copyFileSync(path.join(stage, 'build', 'build.zip'), buildZip);
-    fs.copyFileSync(path.join(stage, 'build', 'source.zip'), sourceZip);
-    return { buildZip, sourceZip, seconds: (performance.now() - started) / 1000 };
+    fs.mkdirSync(BUILD_DIR, { recursive: true });
+    fs.copyFileSync(path.join(stage, 'build', 'build.zip'), BUILD_ZIP);
+    fs.copyFileSync(path.join(stage, 'build', 'source.zip'), SOURCE_ZIP);
   } finally {
     fs.rmSync(temp, { recursive: true, force: true });
   }
 };
 
-/** Runs the project's `_zapier-build` hook (tsc) and builds build/build.zip and build/source.zip. */
-export const buildProjectZip = (quiet = false): ZipBuildResult => {
-  requireNode22();
-  const started = performance.now();
-  run('npm', ['run', '--silent', '_zapier-build'], {
-    cwd: ROOT,
-    env: { ...process.env, PATH: `${BIN_DIR}${path.delimiter}${process.env.PATH ?? ''}` },
-    quiet,
-  });
-  const result = buildZipFor({
-    appDir: ROOT,
-    nodeModulesFrom: path.join(ROOT, 'node_modules'),
-    packages: runtimePackages(ROOT),
-    outDir: BUILD_DIR,
-    quiet,
-  });
-  return { ...result, seconds: (performance.now() - started) / 1000 };
-};
-
-const main = (): void => {
-  const result = buildProjectZip();
-  const kb = (file: string): string => `${(fs.statSync(file).size / 1024).toFixed(1)} KB`;
-  console.log(
-    `\nbuild:zip: ${path.relative(ROOT, BUILD_ZIP)} (${kb(BUILD_ZIP)}) and ${path.relative(ROOT, SOURCE_ZIP)} (${kb(SOURCE_ZIP)}) in ${result.seconds.toFixed(1)} s`,
-  );
-};
-
 if (require.main === module) {
   try {
-    main();
+    const started = performance.now();
+    buildProjectZip();
+    const kb = (file: string): string => `${(fs.statSync(file).size / 1024).toFixed(1)} KB`;
+    console.log(
+      `\nbuild:zip: ${path.relative(ROOT, BUILD_ZIP)} (${kb(BUILD_ZIP)}) and ${path.relative(ROOT, SOURCE_ZIP)} (${kb(SOURCE_ZIP)}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
   } catch (error) {
     console.error(`build:zip failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;

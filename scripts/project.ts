@@ -1,21 +1,22 @@
 /**
  * Facts about this project shared by the build, the smoke test and the bench: where it is, which
- * installed packages are runtime dependencies, and a child-process environment that cannot leak
- * the project's own node_modules into a process that is meant to run from an unpacked build.zip.
+ * installed packages the app needs at run time, zip reading, and a child-process environment that
+ * cannot leak the project's own node_modules into a process meant to run from an unpacked zip.
  *
  * Compiled by `npm run build:tools` to dist/scripts/project.js; the project root is two levels up.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import zlib from 'node:zlib';
+
+import yauzl from 'yauzl';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const BUILD_DIR = path.join(ROOT, 'build');
 export const BUILD_ZIP = path.join(BUILD_DIR, 'build.zip');
 export const SOURCE_ZIP = path.join(BUILD_DIR, 'source.zip');
-export const BIN_DIR = path.join(ROOT, 'node_modules', '.bin');
-/** The compiled child-process harness (scripts/zip-driver.ts). */
-export const DRIVER = path.join(ROOT, 'dist', 'scripts', 'zip-driver.js');
 
 /** Zapier runs integrations on Node 22; so must everything that builds or measures them. */
 export const requireNode22 = (): void => {
@@ -29,31 +30,12 @@ export const requireNode22 = (): void => {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-export const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(file, 'utf8'));
-
-export const readPackageJson = (dir: string): Record<string, unknown> => {
-  const data = readJson(path.join(dir, 'package.json'));
+export const readJson = (file: string): Record<string, unknown> => {
+  const data: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
   if (!isRecord(data)) {
-    throw new Error(`${path.join(dir, 'package.json')} is not a JSON object`);
+    throw new Error(`${file} is not a JSON object`);
   }
   return data;
-};
-
-export const stringField = (record: Record<string, unknown>, key: string): string => {
-  const value = record[key];
-  if (typeof value !== 'string') {
-    throw new Error(`Expected a string "${key}", got ${JSON.stringify(value)}`);
-  }
-  return value;
-};
-
-const lockPackages = (root: string): Record<string, unknown> => {
-  const lock = readJson(path.join(root, 'package-lock.json'));
-  const packages = isRecord(lock) ? lock.packages : undefined;
-  if (!isRecord(packages)) {
-    throw new Error('package-lock.json has no "packages" map (lockfile version 2 or 3 expected)');
-  }
-  return packages;
 };
 
 export interface RuntimePackage {
@@ -65,106 +47,77 @@ export interface RuntimePackage {
   optional: boolean;
 }
 
+const keys = (value: unknown): string[] => (isRecord(value) ? Object.keys(value) : []);
+
 /**
- * The packages `npm ci --omit=dev` installs, read from package-lock.json (lockfile v2/v3): every
- * package not flagged `dev`. This is the runtime tree Zapier's own `zapier-platform build` installs
- * (`npm install --production`) when it is not given --skip-dep-install.
+ * The packages the app loads at run time: package.json's dependencies and theirs, resolved through
+ * package-lock.json as Node resolves them (the requiring package's own node_modules first, then
+ * outwards). Optional peer dependencies are not followed, since npm installs one only when
+ * something else needs it. Here only dev tools need node-fetch's optional peer `encoding` (with
+ * iconv-lite's code-page tables, about 180 KB zipped), so the lockfile lists it as optional rather
+ * than dev and `npm ci --omit=dev` would install it, yet zapier-platform-core never calls the one
+ * node-fetch method that uses it (textConverted). The result is the tree that Zapier's minimal app
+ * gets from the registry, which the bench compares.
  */
 export const runtimePackages = (root: string = ROOT): RuntimePackage[] => {
-  const packages = lockPackages(root);
-  const result: RuntimePackage[] = [];
-  for (const [location, entry] of Object.entries(packages)) {
-    if (location === '' || !isRecord(entry) || entry.dev === true || entry.link === true) {
-      continue;
-    }
-    const name = location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
-    const version = typeof entry.version === 'string' ? entry.version : '';
-    const optional = entry.optional === true || entry.devOptional === true;
-    result.push({ location, name, version, optional });
-  }
-  return result.sort((a, b) => a.location.localeCompare(b.location));
-};
-
-const dependencyNames = (entry: unknown): { name: string; optional: boolean }[] => {
-  if (!isRecord(entry)) {
-    return [];
-  }
-  const names = (key: string, optional: boolean) =>
-    Object.keys(isRecord(entry[key]) ? entry[key] : {}).map((name) => ({ name, optional }));
-  return [
-    ...names('dependencies', false),
-    ...names('optionalDependencies', true),
-    ...names('peerDependencies', true),
-  ];
-};
-
-/**
- * The installed packages that `names` (dependencies of the project root) need at run time,
- * resolved through package-lock.json the way Node resolves them: from the requiring package's
- * own node_modules outwards. For the bench, where Zapier's minimal app gets zapier-platform-core's
- * tree and nothing else.
- */
-export const dependencyTree = (names: readonly string[], root: string = ROOT): RuntimePackage[] => {
-  const packages = runtimePackages(root);
-  const byLocation = new Map(packages.map((pkg) => [pkg.location, pkg]));
-  const entries = lockPackages(root);
+  const lock = readJson(path.join(root, 'package-lock.json'));
+  const entries = isRecord(lock.packages) ? lock.packages : {};
+  const entry = (location: string): Record<string, unknown> => {
+    const found = entries[location];
+    return isRecord(found) ? found : {};
+  };
   const resolve = (from: string, name: string): string | undefined => {
-    let base = from;
-    for (;;) {
+    for (let base = from; ; base = base.slice(0, Math.max(0, base.lastIndexOf('/node_modules/')))) {
       const candidate = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
-      if (byLocation.has(candidate)) {
+      if (candidate in entries) {
         return candidate;
       }
       if (base === '') {
         return undefined;
       }
-      const at = base.lastIndexOf('/node_modules/');
-      base = at < 0 ? '' : base.slice(0, at);
     }
   };
-  const found = new Set<string>();
-  const queue = names.map((name) => ({ from: '', name, optional: false }));
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-    const location = resolve(next.from, next.name);
+  const found = new Map<string, RuntimePackage>();
+  const visit = (from: string, name: string, optional: boolean): void => {
+    const location = resolve(from, name);
     if (location === undefined) {
-      if (next.optional) {
-        continue;
+      if (optional) {
+        return;
       }
-      throw new Error(
-        `${next.name} (needed by ${next.from || 'the project'}) is not in the lockfile`,
-      );
+      throw new Error(`${name} (needed by ${from || 'the project'}) is not in package-lock.json`);
     }
     if (found.has(location)) {
-      continue;
+      return;
     }
-    found.add(location);
-    for (const dep of dependencyNames(entries[location])) {
-      queue.push({ from: location, ...dep });
-    }
-  }
-  return packages.filter((pkg) => found.has(pkg.location));
+    const { version, dependencies, optionalDependencies, peerDependencies, peerDependenciesMeta } =
+      entry(location);
+    found.set(location, { location, name, version: String(version), optional });
+    keys(dependencies).forEach((dep) => {
+      visit(location, dep, false);
+    });
+    keys(optionalDependencies).forEach((dep) => {
+      visit(location, dep, true);
+    });
+    const peerMeta = isRecord(peerDependenciesMeta) ? peerDependenciesMeta : {};
+    keys(peerDependencies).forEach((dep) => {
+      const meta = peerMeta[dep];
+      if (!(isRecord(meta) && meta.optional === true)) {
+        visit(location, dep, false);
+      }
+    });
+  };
+  keys(entry('').dependencies).forEach((name) => {
+    visit('', name, false);
+  });
+  return [...found.values()].sort((a, b) => a.location.localeCompare(b.location));
 };
-
-/** Packages that are project tooling and must never ship in build.zip, named for clear failures. */
-export const DEV_TOOLING = [
-  'jest',
-  'typescript',
-  'eslint',
-  'nock',
-  'zapier-platform-cli',
-  'fastify',
-  'node',
-  'prettier',
-  'ts-jest',
-  'esbuild',
-] as const;
 
 /**
  * The environment for a child process that must see only what is inside an unpacked build.zip:
  * no NODE_PATH (extra module folders), no NODE_OPTIONS (could --require project files), no
  * NODE_ENV (zapier-platform-core behaves differently when it starts with "test"), and none of the
  * npm_* variables `npm run` adds (Lambda has none; zapier-platform-core scans process.env for
- * secrets on every log line, so they would also inflate the warm-call figures).
+ * secrets on every log line).
  */
 export const isolatedEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {};
@@ -179,34 +132,25 @@ export const isolatedEnv = (extra: Record<string, string> = {}): NodeJS.ProcessE
   return { ...env, ...extra };
 };
 
-/** Environment for the zapier-platform CLI: no analytics, no update check, Node 22 first. */
+/** Environment for the zapier-platform CLI and npm: no analytics or update check, Node 22 first. */
 export const cliEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   ...isolatedEnv(extra),
   DISABLE_ZAPIER_ANALYTICS: '1',
   NO_UPDATE_NOTIFIER: '1',
-  PATH: `${BIN_DIR}${path.delimiter}${process.env.PATH ?? ''}`,
+  PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
 });
 
-/** The zapier-platform CLI entry, run with this Node (22) rather than a shebang's `node`. */
-export const zapierCli = (): string => {
-  const cliDir = path.join(ROOT, 'node_modules', 'zapier-platform-cli');
-  const entry = path.join(cliDir, 'src', 'bin', 'run');
-  if (!fs.existsSync(entry)) {
-    throw new Error(`zapier-platform-cli is not installed (${entry} is missing); run npm ci`);
-  }
-  return entry;
-};
-
-/** Runs a command to completion with inherited output; throws with the command on failure. */
+/** Runs a command to completion; throws with the command (and its output when quiet) on failure. */
 export const run = (
   command: string,
   args: readonly string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv; quiet?: boolean },
-): string => {
+): void => {
+  const quiet = options.quiet === true;
   const result = spawnSync(command, args, {
     cwd: options.cwd,
-    env: options.env ?? process.env,
-    stdio: options.quiet === true ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
+    env: options.env ?? cliEnv(),
+    stdio: quiet ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -214,36 +158,97 @@ export const run = (
     throw result.error;
   }
   if (result.status !== 0) {
-    const output = options.quiet === true ? `\n${result.stdout}${result.stderr}` : '';
     throw new Error(
-      `\`${[path.basename(command), ...args].join(' ')}\` in ${options.cwd} exited with ${String(result.status ?? result.signal)}${output}`,
+      `\`${[path.basename(command), ...args].join(' ')}\` in ${options.cwd} exited with ${String(result.status ?? result.signal)}${quiet ? `\n${result.stdout}${result.stderr}` : ''}`,
     );
   }
-  return typeof result.stdout === 'string' ? result.stdout : '';
 };
 
-/** Every file under `dir` (relative paths with /), skipping folders named in `skip`. */
-export const listFiles = (dir: string, skip: ReadonlySet<string> = new Set()): string[] => {
-  const out: string[] = [];
-  const walk = (relative: string): void => {
-    for (const entry of fs.readdirSync(path.join(dir, relative), { withFileTypes: true })) {
-      const rel = relative === '' ? entry.name : `${relative}/${entry.name}`;
-      if (entry.isDirectory()) {
-        if (!skip.has(entry.name)) {
-          walk(rel);
-        }
-      } else {
-        out.push(rel);
-      }
+/** The zapier-platform CLI's entry: run it with this Node (22), not whatever its shebang finds. */
+export const ZAPIER_CLI = path.join(ROOT, 'node_modules/zapier-platform-cli/src/bin/run');
+
+/** Every file under `dir`, as relative paths with `/`. */
+export const listFiles = (dir: string): string[] =>
+  fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) =>
+      path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'),
+    )
+    .sort();
+
+/** Folders above `dir` with a node_modules that Node's resolution could climb into. */
+export const nodeModulesAbove = (dir: string): string[] => {
+  const found: string[] = [];
+  for (let current = path.dirname(path.resolve(dir)); ; current = path.dirname(current)) {
+    if (fs.existsSync(path.join(current, 'node_modules'))) {
+      found.push(path.join(current, 'node_modules'));
     }
-  };
-  walk('');
-  return out.sort();
+    if (path.dirname(current) === current) {
+      return found;
+    }
+  }
 };
 
-/** The files whose change makes build/build.zip stale. */
-export const buildInputs = (root: string = ROOT): string[] => {
-  const top = [
+export interface ZipEntry {
+  name: string;
+  data: Buffer;
+  /** Unix mode bits, 0 when the zip was not made on Unix. */
+  mode: number;
+}
+
+const UNIX = 3;
+const FILE_TYPE = 0o170000;
+const SYMLINK = 0o120000;
+
+/**
+ * Every entry of a zip with its content. yauzl refuses unsafe names (absolute, `..`) and checks
+ * each entry's size; it leaves the CRC-32 to its callers, so it is checked here.
+ */
+export const readZip = async (file: string): Promise<ZipEntry[]> => {
+  const zip = await yauzl.openPromise(file, { lazyEntries: true });
+  const entries: ZipEntry[] = [];
+  for await (const entry of zip.eachEntry()) {
+    const data = await buffer(await zip.openReadStreamPromise(entry));
+    if (zlib.crc32(data) !== entry.crc32) {
+      throw new Error(`${file}: ${entry.fileName} fails its CRC-32 check`);
+    }
+    const unix = entry.versionMadeBy >> 8 === UNIX;
+    entries.push({
+      name: entry.fileName,
+      data,
+      mode: unix ? entry.externalFileAttributes >>> 16 : 0,
+    });
+  }
+  return entries;
+};
+
+export const isSymlink = (entry: ZipEntry): boolean => (entry.mode & FILE_TYPE) === SYMLINK;
+
+/** Writes the entries under `dir`, refusing symlinks: npm installs none that belong in a build. */
+export const unpackZip = (entries: readonly ZipEntry[], dir: string): void => {
+  for (const entry of entries) {
+    const target = path.join(dir, entry.name);
+    if (isSymlink(entry)) {
+      throw new Error(`zip entry "${entry.name}" is a symlink`);
+    }
+    if (entry.name.endsWith('/')) {
+      fs.mkdirSync(target, { recursive: true });
+    } else {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, entry.data, { mode: entry.mode & 0o777 || 0o644 });
+    }
+  }
+};
+
+/** True when build.zip and source.zip exist and are newer than every input of the build. */
+export const zipIsFresh = (): boolean => {
+  const zips = [BUILD_ZIP, SOURCE_ZIP];
+  if (!zips.every((zip) => fs.existsSync(zip))) {
+    return false;
+  }
+  const built = Math.min(...zips.map((zip) => fs.statSync(zip).mtimeMs));
+  const inputs = [
     'package.json',
     'package-lock.json',
     '.zapierapprc',
@@ -251,28 +256,7 @@ export const buildInputs = (root: string = ROOT): string[] => {
     'index.ts',
     'tsconfig.json',
     'tsconfig.build.json',
-  ].map((name) => path.join(root, name));
-  const sources = listFiles(path.join(root, 'src')).map((rel) => path.join(root, 'src', rel));
-  return [...top, ...sources].filter((file) => fs.existsSync(file));
-};
-
-/** True when build/build.zip and build/source.zip exist and are newer than every build input. */
-export const zipIsFresh = (root: string = ROOT): boolean => {
-  const zips = [path.join(root, 'build', 'build.zip'), path.join(root, 'build', 'source.zip')];
-  if (!zips.every((zip) => fs.existsSync(zip))) {
-    return false;
-  }
-  const built = Math.min(...zips.map((zip) => fs.statSync(zip).mtimeMs));
-  return buildInputs(root).every((file) => fs.statSync(file).mtimeMs < built);
-};
-
-export const median = (values: readonly number[]): number => {
-  if (values.length === 0) {
-    return Number.NaN;
-  }
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
+    ...listFiles(path.join(ROOT, 'src')).map((file) => `src/${file}`),
+  ].map((file) => path.join(ROOT, file));
+  return inputs.every((file) => !fs.existsSync(file) || fs.statSync(file).mtimeMs < built);
 };

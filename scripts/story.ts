@@ -1,12 +1,10 @@
 /**
- * The main job (`npm start`): a realistic story run through the built integration exactly as
- * Zapier runs it (Lambda events into the app's handler, loaded from the root index.js that
- * zapierwrapper.js loads), against the local sandbox of both APIs on a free loopback port with a
- * throwaway in-memory database. Each step prints one line; a failed step is named and the process
- * exits non-zero.
+ * The main job (`npm start`): a realistic story run through the built integration as Zapier runs
+ * it (Lambda events into the app's handler, scripts/harness.ts), against the local sandbox of both
+ * APIs on a free loopback port with a throwaway in-memory database. Each step prints what it sent
+ * and got; a failed step is named and the process exits non-zero. The bench runs the same story
+ * through the built zip and counts each step's requests.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import {
@@ -14,31 +12,9 @@ import {
   SANDBOX_DEALAI_KEY_DEFAULT,
   startSandbox,
 } from '../sandbox/server';
+import { projectApp } from './harness';
+import type { App, Bundle, Rpc } from './harness';
 
-type Handler = (event: Record<string, unknown>) => Promise<unknown>;
-
-/**
- * zapier-platform-core's Lambda handler factory, which its typings leave out: the same call the
- * zapierwrapper.js in build.zip makes.
- */
-const createAppHandler = (appPath: string): Handler => {
-  const core: unknown = createRequire(__filename)('zapier-platform-core');
-  const factory: unknown =
-    typeof core === 'object' && core !== null ? Reflect.get(core, 'createAppHandler') : undefined;
-  if (typeof factory !== 'function') {
-    throw new Error('zapier-platform-core has no createAppHandler');
-  }
-  const handler: unknown = Reflect.apply(factory, core, [appPath]);
-  if (typeof handler !== 'function') {
-    throw new Error('createAppHandler returned no handler');
-  }
-  return async (event) => {
-    const output: unknown = await Reflect.apply(handler, undefined, [event]);
-    return output;
-  };
-};
-
-type Bundle = { authData: Record<string, string>; inputData: Record<string, unknown> };
 type Result = Record<string, unknown>;
 
 export interface StoryStep {
@@ -46,12 +22,26 @@ export interface StoryStep {
   title: string;
   method: string;
   inputData: Record<string, unknown>;
+  meta?: Bundle['meta'];
   /** Runs after the step; throws (with a reason) when the result is not what the story needs. */
   expect: (result: unknown) => void;
+  /**
+   * The fewest requests the step can take (the bench's budget): one per action, two only where
+   * the API leaves no other way: granting credits to an account that does not exist yet (PATCH
+   * answers 404, then POST creates it), and topping up a balance that is short or missing (it
+   * must be read before the difference is granted or the account made).
+   */
+  requests: number;
+}
+
+export interface StepReport {
+  step: StoryStep;
+  /** Requests the sandbox received during the step. */
+  requests: number;
 }
 
 export interface StoryReport {
-  steps: number;
+  steps: StepReport[];
   requests: number;
   /** Calls to Zapier's side (the cache behind z.cache), which the sandbox also plays. */
   rpcCalls: number;
@@ -89,6 +79,8 @@ const listOf =
 
 const JANE = 'Jane.Doe@Example.com';
 const SAM = 'sam.lee@example.com';
+const KIM = 'kim.ng@example.com';
+const LEE = 'lee.park@example.com';
 
 /** The story: what a reseller's Zaps do to one user over their life on each kind of site. */
 export const STORY: StoryStep[] = [
@@ -98,6 +90,7 @@ export const STORY: StoryStep[] = [
     method: 'authentication.test',
     inputData: {},
     expect: has({ provider: 'dealai' }),
+    requests: 1,
   },
   {
     provider: 'dealai',
@@ -111,6 +104,7 @@ export const STORY: StoryStep[] = [
       role: 'Basic Plan',
     },
     expect: has({ email: JANE.toLowerCase(), role: 'Basic Plan', inviteSent: true }),
+    requests: 1,
   },
   {
     provider: 'dealai',
@@ -118,6 +112,7 @@ export const STORY: StoryStep[] = [
     method: 'creates.change_role.operation.perform',
     inputData: { email: JANE, role: 'Premium Plan' },
     expect: has({ role: 'Premium Plan', roleCleared: false }),
+    requests: 1,
   },
   {
     provider: 'dealai',
@@ -125,6 +120,7 @@ export const STORY: StoryStep[] = [
     method: 'creates.change_role.operation.perform',
     inputData: { email: JANE, role: '', clearRole: 'true' },
     expect: has({ role: null, roleCleared: true }),
+    requests: 1,
   },
   {
     provider: 'dealai',
@@ -132,6 +128,7 @@ export const STORY: StoryStep[] = [
     method: 'creates.remove_user.operation.perform',
     inputData: { email: JANE },
     expect: has({ removed: true }),
+    requests: 1,
   },
   {
     provider: 'dealai',
@@ -139,6 +136,7 @@ export const STORY: StoryStep[] = [
     method: 'creates.remove_user.operation.perform',
     inputData: { email: JANE, ignoreMissing: 'true' },
     expect: has({ removed: false }),
+    requests: 1,
   },
   {
     provider: 'admin',
@@ -146,6 +144,7 @@ export const STORY: StoryStep[] = [
     method: 'authentication.test',
     inputData: {},
     expect: has({ provider: 'admin' }),
+    requests: 1,
   },
   {
     provider: 'admin',
@@ -153,6 +152,7 @@ export const STORY: StoryStep[] = [
     method: 'creates.add_user.operation.perform',
     inputData: { email: JANE, credits: '100' },
     expect: has({ email: JANE.toLowerCase(), credits: 100 }),
+    requests: 1,
   },
   {
     provider: 'admin',
@@ -160,6 +160,7 @@ export const STORY: StoryStep[] = [
     method: 'searches.find_user.operation.perform',
     inputData: { email: JANE.toUpperCase() },
     expect: listOf(1),
+    requests: 1,
   },
   {
     provider: 'admin',
@@ -167,6 +168,7 @@ export const STORY: StoryStep[] = [
     method: 'searches.find_user.operation.perform',
     inputData: { email: SAM },
     expect: listOf(0),
+    requests: 1,
   },
   {
     provider: 'admin',
@@ -174,6 +176,7 @@ export const STORY: StoryStep[] = [
     method: 'creates.add_user.operation.perform',
     inputData: { email: SAM },
     expect: has({ email: SAM, credits: 0 }),
+    requests: 1,
   },
   {
     provider: 'admin',
@@ -181,6 +184,7 @@ export const STORY: StoryStep[] = [
     method: 'creates.provision_credits.operation.perform',
     inputData: { email: JANE, credits: '50', mode: 'add' },
     expect: has({ credits: 150, granted: 50, created: false }),
+    requests: 1,
   },
   {
     provider: 'admin',
@@ -188,6 +192,7 @@ export const STORY: StoryStep[] = [
     method: 'creates.provision_credits.operation.perform',
     inputData: { email: JANE, credits: 500, mode: 'atLeast' },
     expect: has({ credits: 500, granted: 350 }),
+    requests: 2,
   },
   {
     provider: 'admin',
@@ -195,6 +200,23 @@ export const STORY: StoryStep[] = [
     method: 'creates.provision_credits.operation.perform',
     inputData: { email: JANE, credits: 500, mode: 'atLeast' },
     expect: has({ credits: 500, granted: 0 }),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
+    title: 'Provision Credits, Add 25 for a buyer with no account yet (creates it)',
+    method: 'creates.provision_credits.operation.perform',
+    inputData: { email: KIM, credits: '25', mode: 'add' },
+    expect: has({ credits: 25, granted: 25, created: true }),
+    requests: 2,
+  },
+  {
+    provider: 'admin',
+    title: 'Provision Credits, Top Up a new buyer to 200 (creates the account)',
+    method: 'creates.provision_credits.operation.perform',
+    inputData: { email: LEE, credits: '200', mode: 'atLeast' },
+    expect: has({ credits: 200, created: true }),
+    requests: 2,
   },
   {
     provider: 'admin',
@@ -202,6 +224,7 @@ export const STORY: StoryStep[] = [
     method: 'creates.remove_user.operation.perform',
     inputData: { email: JANE },
     expect: has({ removed: true, credits: 0 }),
+    requests: 1,
   },
   {
     provider: 'admin',
@@ -209,6 +232,7 @@ export const STORY: StoryStep[] = [
     method: 'creates.remove_user.operation.perform',
     inputData: { email: JANE, ignoreMissing: true },
     expect: has({ removed: false }),
+    requests: 1,
   },
 ];
 
@@ -231,7 +255,9 @@ const short = (value: unknown): string => {
   return text.length > 150 ? `${text.slice(0, 149)}…` : text;
 };
 
+/** Runs the story through `app` against a fresh sandbox; throws at the first step that fails. */
 export const runStory = async (
+  app: App,
   log: (line: string) => void = (line) => {
     process.stdout.write(`${line}\n`);
   },
@@ -239,14 +265,17 @@ export const runStory = async (
   const started = performance.now();
   const sandbox = await startSandbox({ port: 0, dbPath: ':memory:' });
   log(`Sandbox of both APIs listening at ${sandbox.url} (throwaway in-memory database)`);
-  // The app as Zapier's CommonJS wrapper loads it: the package's root index.js.
-  const handler = createAppHandler(path.resolve(__dirname, '..', '..', 'index.js'));
   // As on Zapier, every event carries the RPC endpoint behind z.cache and a token that stands for
   // the reseller's Zapier account and the step's connection. With a token the runtime streams its
   // logs too: to the sandbox, not to Zapier's log server.
   process.env.LOGGING_ENDPOINT = sandbox.zapier.logUrl;
-  const tokenFor = (provider: StoryStep['provider']): string =>
-    sandbox.zapier.issueToken({ account: 'story-reseller', connection: `story-${provider}` });
+  const rpcFor = (provider: StoryStep['provider']): Rpc => ({
+    rpcBase: sandbox.zapier.rpcUrl,
+    token: sandbox.zapier.issueToken({
+      account: 'story-reseller',
+      connection: `story-${provider}`,
+    }),
+  });
   const connections: Record<StoryStep['provider'], Record<string, string>> = {
     dealai: {
       provider: 'dealai',
@@ -260,21 +289,18 @@ export const runStory = async (
     },
   };
   try {
+    const steps: StepReport[] = [];
     for (const [index, step] of STORY.entries()) {
       const name = `${String(index + 1).padStart(2)}. [${step.provider}] ${step.title}`;
-      const bundle: Bundle = { authData: connections[step.provider], inputData: step.inputData };
+      const bundle: Bundle = {
+        authData: connections[step.provider],
+        inputData: step.inputData,
+        ...(step.meta === undefined ? {} : { meta: step.meta }),
+      };
+      const before = sandbox.requestCount();
       let result: unknown;
       try {
-        // calledFromCli, as `zapier-platform invoke` sends it: the same path without Lambda's memory log.
-        const output = await handler({
-          command: 'execute',
-          method: step.method,
-          bundle,
-          calledFromCli: true,
-          rpc_base: sandbox.zapier.rpcUrl,
-          token: tokenFor(step.provider),
-        });
-        result = asRecord(output).results;
+        result = await app.execute(step.method, bundle, rpcFor(step.provider));
         step.expect(result);
       } catch (error) {
         log(`✗ ${name}\n     sent ${short(step.inputData)}\n     ${reasonOf(error)}`);
@@ -282,16 +308,17 @@ export const runStory = async (
           `Story failed at step ${String(index + 1)}: ${step.title} (${step.provider})`,
         );
       }
+      steps.push({ step, requests: sandbox.requestCount() - before });
       log(`✓ ${name}\n     sent ${short(step.inputData)}\n     got  ${short(result)}`);
     }
     const report = {
-      steps: STORY.length,
+      steps,
       requests: sandbox.requestCount(),
       rpcCalls: sandbox.zapier.rpcCount(),
       millis: Math.round(performance.now() - started),
     };
     log(
-      `\nAll ${String(report.steps)} steps passed: ${String(report.requests)} API requests and ${String(report.rpcCalls)} cache calls reached the sandbox in ${String(report.millis)} ms.`,
+      `\nAll ${String(steps.length)} steps passed: ${String(report.requests)} API requests and ${String(report.rpcCalls)} cache calls reached the sandbox in ${String(report.millis)} ms.`,
     );
     return report;
   } finally {
@@ -300,8 +327,11 @@ export const runStory = async (
 };
 
 if (require.main === module) {
-  runStory().catch((error: unknown) => {
-    process.stderr.write(`\n${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  });
+  const app = projectApp();
+  runStory(app)
+    .catch((error: unknown) => {
+      process.stderr.write(`\n${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    })
+    .finally(() => app.close());
 }

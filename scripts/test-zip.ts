@@ -3,46 +3,45 @@
  *
  * 1. Builds build/build.zip (scripts/build-zip.ts) unless it exists and is newer than every build
  *    input (package.json, package-lock.json, .zapierapprc, index.*, tsconfig*, src/**).
- * 2. Reads the zip with scripts/zip-file.ts (node:zlib, every entry's CRC-32 checked) and checks
- *    its file list: every file the integration needs is there, and nothing else is: only index.js,
+ * 2. Reads the zip (readZip in scripts/project.ts, every entry's CRC-32 checked) and checks its
+ *    file list: every file the integration needs is there, and nothing else is: only index.js,
  *    zapierwrapper.js, definition.json, package.json, dist/index.js, dist/package.json, dist/src/**
- *    and node_modules/** of runtime packages (zapier-platform-core's tree, per package-lock.json).
- * 3. Unpacks it into a fresh folder under the OS temp dir (no node_modules above it) and starts a
- *    Node 22 process there (scripts/zip-driver.ts: cwd = that folder, no NODE_PATH/NODE_OPTIONS)
- *    which loads zapierwrapper.js and calls its Lambda handler, as Zapier does, with:
- *    `{command: 'definition'}`, then `{command: 'execute', method: 'authentication.test', bundle}`
- *    (good key, then bad key) and `creates.add_user.operation.perform`, against a local stand-in
- *    for the admin API on 127.0.0.1 (scripts/admin-stub.ts). It checks the answers, the requests
- *    the stand-in received, and that every module the process loaded came from the unpacked zip.
+ *    and node_modules/** of the packages the app loads (runtimePackages in scripts/project.ts).
+ * 3. Unpacks it into a fresh folder under the OS temp dir (no node_modules above it) and runs it
+ *    in a Node 22 process there (zipApp in scripts/harness.ts), which loads zapierwrapper.js and
+ *    calls its Lambda handler, as Zapier does, with `{command: 'definition'}`, then
+ *    `authentication.test` (good key, then bad key), Add User and Find User against the local
+ *    sandbox of the Administration API. It checks the answers, the number of requests each took,
+ *    and that every module the process loaded came from the unpacked zip.
  *
  * Options: `--rebuild` always rebuilds; `--zip <file>` checks that zip instead (never builds).
  * Exits 1 with the failed checks listed when anything is wrong.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
-import { STUB_API_KEY, STUB_OWNER, startAdminStub } from './admin-stub';
-import type { AdminStub } from './admin-stub';
+import { SANDBOX_ADMIN_TOKEN_DEFAULT, SANDBOX_OWNER_EMAIL, startSandbox } from '../sandbox/server';
+import type { Sandbox } from '../sandbox/server';
 import { buildProjectZip } from './build-zip';
-import { nodeModulesAbove, startDriver } from './driver-client';
-import type { Driver } from './driver-client';
+import { zipApp } from './harness';
+import type { Bundle, ZipApp } from './harness';
 import {
   BUILD_ZIP,
-  DEV_TOOLING,
   ROOT,
+  isSymlink,
   listFiles,
-  readPackageJson,
+  nodeModulesAbove,
+  readJson,
   requireNode22,
+  readZip,
   runtimePackages,
-  stringField,
+  unpackZip,
   zipIsFresh,
 } from './project';
-import type { RuntimePackage } from './project';
-import { extractZip, readZip } from './zip-file';
-import type { ZipFile } from './zip-file';
-import type { Bundle, Reply } from './zip-driver';
+import type { RuntimePackage, ZipEntry } from './project';
 
 const ROOT_FILES = [
   'index.js',
@@ -52,8 +51,7 @@ const ROOT_FILES = [
   'dist/index.js',
   'dist/package.json',
 ];
-const CREATES = ['add_user', 'provision_credits', 'change_role', 'remove_user'];
-const SEARCHES = ['find_user'];
+const KINDS = ['triggers', 'searches', 'creates', 'searchOrCreates'];
 /** Loaded through Node 22's require(esm); esbuild misses them (see .zapierapprc). */
 const ESM_SHIMS = ['async-function', 'async-generator-function', 'generator-function'];
 
@@ -73,7 +71,12 @@ const check = (name: string, ok: boolean, detail: string): boolean => {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const keysOf = (value: unknown): string[] => (isRecord(value) ? Object.keys(value).sort() : []);
+/** Every action key by kind, e.g. `creates: add_user, ...; searches: find_user`. */
+const actions = (app: unknown): string =>
+  KINDS.map((kind) => {
+    const group = isRecord(app) ? app[kind] : undefined;
+    return `${kind}: ${isRecord(group) ? Object.keys(group).sort().join(', ') : ''}`;
+  }).join('; ');
 
 const list = (items: readonly string[], max = 8): string =>
   items.length <= max
@@ -103,21 +106,16 @@ const notAllowed = (name: string, packages: readonly RuntimePackage[]): string |
     return undefined;
   }
   if (name.startsWith('node_modules/')) {
-    if (packages.some((pkg) => name.startsWith(`${pkg.location}/`))) {
-      return undefined;
-    }
-    const tool = DEV_TOOLING.find((tool) => name.includes(`node_modules/${tool}/`));
-    return tool === undefined ? 'not a runtime package' : `dev tooling (${tool})`;
+    return packages.some((pkg) => name.startsWith(`${pkg.location}/`))
+      ? undefined
+      : 'not a package the app loads';
   }
   return 'not part of the runtime app';
 };
 
-const checkFileList = (zip: ZipFile, packages: readonly RuntimePackage[]): void => {
-  const files = zip.entries.filter((entry) => !entry.isDirectory).map((entry) => entry.name);
-  let bytes = 0;
-  for (const entry of zip.entries) {
-    bytes += zip.read(entry).length;
-  }
+const checkFileList = (entries: readonly ZipEntry[], packages: readonly RuntimePackage[]): void => {
+  const files = entries.filter((entry) => !entry.name.endsWith('/')).map((entry) => entry.name);
+  const bytes = entries.reduce((sum, entry) => sum + entry.data.length, 0);
   check('zip readable', true, `${files.length} files, ${bytes} bytes unpacked, CRC-32 all good`);
   const present = new Set(files);
   const missing = requiredFiles(packages).filter((file) => !present.has(file));
@@ -132,50 +130,38 @@ const checkFileList = (zip: ZipFile, packages: readonly RuntimePackage[]): void 
     const reason = notAllowed(file, packages);
     return reason === undefined ? [] : [`${file} (${reason})`];
   });
-  const packageCount = new Set(
-    files.flatMap((file) => {
-      const pkg = packages.find((candidate) => file.startsWith(`${candidate.location}/`));
-      return pkg === undefined ? [] : [pkg.location];
-    }),
-  ).size;
   check(
     'nothing else inside',
     stray.length === 0,
     stray.length === 0
-      ? `only the app's runtime files and ${packageCount} of the ${packages.length} runtime packages`
+      ? `only the app's files and files of the ${packages.length} packages it loads`
       : `${stray.length} unexpected: ${list(stray)}`,
   );
-  const symlinks = zip.entries.filter((entry) => entry.isSymlink).map((entry) => entry.name);
+  const symlinks = entries.filter(isSymlink).map((entry) => entry.name);
   check('no symlinks', symlinks.length === 0, symlinks.length === 0 ? 'none' : list(symlinks));
 };
 
-const expectOk = (reply: Reply, what: string): unknown => {
-  if (!reply.ok) {
-    throw new Error(`${what} failed: ${reply.error}`);
-  }
-  return reply.value;
-};
-
-const runHandler = async (driver: Driver, stub: AdminStub, appDir: string): Promise<void> => {
-  const packageJson = readPackageJson(ROOT);
-  const corePackage = readPackageJson(path.join(appDir, 'node_modules', 'zapier-platform-core'));
-  const definition = expectOk(await driver.request({ op: 'definition' }), 'definition');
+const runHandler = async (app: ZipApp, sandbox: Sandbox, appDir: string): Promise<void> => {
+  const { version } = readJson(path.join(ROOT, 'package.json'));
+  const corePackage = readJson(
+    path.join(appDir, 'node_modules', 'zapier-platform-core', 'package.json'),
+  );
+  // The project's own compiled app says which actions the zip must serve.
+  const source: unknown = createRequire(__filename)(path.join(ROOT, 'index.js'));
+  const definition = await app.definition();
   const fileDefinition: unknown = JSON.parse(
     fs.readFileSync(path.join(appDir, 'definition.json'), 'utf8'),
   );
-  const creates = keysOf(isRecord(definition) ? definition.creates : undefined);
-  const searches = keysOf(isRecord(definition) ? definition.searches : undefined);
   const authentication = isRecord(definition) ? definition.authentication : undefined;
   check(
     'definition event',
     isRecord(definition) &&
-      definition.version === stringField(packageJson, 'version') &&
-      definition.platformVersion === stringField(corePackage, 'version') &&
-      CREATES.every((key) => creates.includes(key)) &&
-      SEARCHES.every((key) => searches.includes(key)) &&
+      definition.version === version &&
+      definition.platformVersion === corePackage.version &&
+      actions(definition) === actions(source) &&
       isRecord(authentication) &&
       authentication.type === 'custom',
-    `version ${String(isRecord(definition) ? definition.version : '?')}, platform ${String(isRecord(definition) ? definition.platformVersion : '?')}, creates [${creates.join(', ')}], searches [${searches.join(', ')}]`,
+    `version ${String(isRecord(definition) ? definition.version : '?')}, platform ${String(isRecord(definition) ? definition.platformVersion : '?')}; ${actions(definition)}`,
   );
   check(
     'definition matches definition.json',
@@ -183,65 +169,55 @@ const runHandler = async (driver: Driver, stub: AdminStub, appDir: string): Prom
     'the handler serves the definition the CLI wrote into the zip',
   );
 
-  const authData = { provider: 'admin', apiKey: STUB_API_KEY, baseUrl: stub.baseUrl };
-  const connection: Bundle = { authData, inputData: {} };
-  stub.requests.length = 0;
-  const tested = expectOk(
-    await driver.request({ op: 'execute', method: 'authentication.test', bundle: connection }),
-    'authentication.test',
-  );
-  const [testRequest] = stub.requests;
+  // The sandbox checks what a request must carry (the route, the bearer token, a JSON body with
+  // the fields its OpenAPI document requires), so an answer proves the request was right.
+  const authData = {
+    provider: 'admin',
+    apiKey: SANDBOX_ADMIN_TOKEN_DEFAULT,
+    baseUrl: sandbox.adminBaseUrl,
+  };
+  const run = async (method: string, inputData: Bundle['inputData'], apiKey = authData.apiKey) => {
+    sandbox.resetRequestCount();
+    const result = await app.execute(method, { authData: { ...authData, apiKey }, inputData }).then(
+      (value) => ({ value, error: undefined }),
+      (error: unknown) => ({
+        value: undefined,
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
+    return { ...result, requests: sandbox.requestCount(), shown: JSON.stringify(result.value) };
+  };
+  const tested = await run('authentication.test', {});
   check(
     'authentication.test',
-    isRecord(tested) &&
-      tested.email === STUB_OWNER.email &&
-      stub.requests.length === 1 &&
-      testRequest?.method === 'GET' &&
-      testRequest.path === '/user' &&
-      testRequest.authorization === `Bearer ${STUB_API_KEY}`,
-    `${JSON.stringify(tested)} after ${stub.requests.length} request(s): ${stub.requests.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+    isRecord(tested.value) && tested.value.email === SANDBOX_OWNER_EMAIL && tested.requests === 1,
+    `${tested.error ?? tested.shown} after ${String(tested.requests)} request(s)`,
   );
-
-  stub.requests.length = 0;
-  const refused = await driver.request({
-    op: 'execute',
-    method: 'authentication.test',
-    bundle: { authData: { ...authData, apiKey: 'wrong-key' }, inputData: {} },
-  });
+  const refused = await run('authentication.test', {}, 'wrong-key');
   check(
     'authentication.test, bad key',
-    !refused.ok && refused.error.includes('HTTP 403') && stub.requests.length === 1,
-    refused.ok ? `unexpectedly succeeded: ${JSON.stringify(refused.value)}` : refused.error,
+    refused.error?.includes('HTTP 403') === true && refused.requests === 1,
+    refused.error?.split('\n')[0] ?? 'unexpectedly succeeded',
   );
-
-  stub.requests.length = 0;
-  const added = expectOk(
-    await driver.request({
-      op: 'execute',
-      method: 'creates.add_user.operation.perform',
-      bundle: { authData, inputData: { email: ' New.User@Example.com ', credits: '5' } },
-    }),
-    'creates.add_user.operation.perform',
-  );
-  const [addRequest] = stub.requests;
-  const sent: unknown = addRequest === undefined ? undefined : JSON.parse(addRequest.body);
+  const added = await run('creates.add_user.operation.perform', {
+    email: ' New.User@Example.com ',
+    credits: '5',
+  });
+  const found = await run('searches.find_user.operation.perform', {
+    email: 'NEW.USER@example.com',
+  });
   check(
-    'creates.add_user.operation.perform',
-    isRecord(added) &&
-      added.email === 'new.user@example.com' &&
-      added.credits === 5 &&
-      typeof added.token === 'string' &&
-      stub.requests.length === 1 &&
-      addRequest?.method === 'POST' &&
-      addRequest.path === '/users' &&
-      addRequest.contentType === 'application/json' &&
-      isDeepStrictEqual(sent, { email: 'New.User@Example.com', credits: 5 }),
-    `sent ${addRequest === undefined ? 'nothing' : `${addRequest.method} ${addRequest.path} ${addRequest.body}`}, got ${JSON.stringify(added)}`,
+    'creates.add_user, then searches.find_user',
+    isRecord(added.value) &&
+      added.value.email === 'new.user@example.com' &&
+      added.value.credits === 5 &&
+      typeof added.value.token === 'string' &&
+      added.requests === 1 &&
+      isDeepStrictEqual(found.value, [{ email: 'new.user@example.com', credits: 5 }]),
+    `added ${added.error ?? added.shown}, then found ${found.error ?? found.shown}`,
   );
 
-  const modules = expectOk(await driver.request({ op: 'modules' }), 'modules');
-  const files = isRecord(modules) && Array.isArray(modules.files) ? modules.files.map(String) : [];
-  const core = isRecord(modules) ? String(modules.core) : '';
+  const { files, core } = await app.modules();
   const outside = files.filter((file) => !file.startsWith(appDir + path.sep));
   check(
     'nothing loaded from outside the zip',
@@ -268,15 +244,15 @@ const main = async (): Promise<void> => {
   }
 
   const packages = runtimePackages();
-  const zip = readZip(zipFile);
-  checkFileList(zip, packages);
+  const entries = await readZip(zipFile);
+  checkFileList(entries, packages);
 
   const temp = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'whitelabel-zip-test-'));
   const appDir = path.join(temp, 'app');
-  let stub: AdminStub | undefined;
-  let driver: Driver | undefined;
+  let sandbox: Sandbox | undefined;
+  let app: ZipApp | undefined;
   try {
-    extractZip(zip, appDir);
+    unpackZip(entries, appDir);
     const above = nodeModulesAbove(appDir);
     check(
       'isolated folder',
@@ -285,19 +261,19 @@ const main = async (): Promise<void> => {
         ? `unpacked into ${appDir}; no node_modules above it`
         : `node_modules above the unpacked folder could leak in: ${list(above)}`,
     );
-    stub = await startAdminStub();
-    driver = startDriver(appDir);
-    await runHandler(driver, stub, appDir);
+    sandbox = await startSandbox({ port: 0, dbPath: ':memory:' });
+    app = zipApp(appDir);
+    await runHandler(app, sandbox, appDir);
   } catch (error) {
-    const stderr = driver?.stderr() ?? '';
+    const stderr = app?.stderr() ?? '';
     check(
       'handler run',
       false,
       `${error instanceof Error ? error.message : String(error)}${stderr === '' ? '' : `\n${stderr}`}`,
     );
   } finally {
-    await driver?.close();
-    await stub?.close();
+    await app?.close();
+    await sandbox?.close();
     fs.rmSync(temp, { recursive: true, force: true });
   }
 

@@ -1,7 +1,7 @@
 /**
  * The two admin APIs this integration drives, as data: where each lives, how it wants the key,
  * and which routes it has. The request helper (client.ts) is the only reader of this table.
- * Source: ../shared/api/CONTRACT.md and the admin API's OpenAPI document.
+ * Source: docs/api.md (each provider's routes, fields and statuses, with the documents it cites).
  */
 
 export type ProviderId = 'dealai' | 'admin';
