@@ -57,20 +57,25 @@ describe('fingerprints', () => {
     expect(fingerprint('jane@example.com')).not.toBe(fingerprint('jane@example.org'));
   });
 
-  it('pack into sorted groups per label and unpack to the same map', () => {
-    const labels = new Map([
-      [fingerprint('b@x.io'), '1'],
-      [fingerprint('a@x.io'), '1'],
-      [fingerprint('c@x.io'), '2'],
+  it('pack into sorted groups per state and unpack to the same map', () => {
+    const states = new Map([
+      [fingerprint('b@x.io'), 1],
+      [fingerprint('a@x.io'), 1],
+      [fingerprint('c@x.io'), 2],
     ]);
-    const groups = packGroups(labels);
+    const groups = packGroups(states, String);
+    const parse = (label: string) => (/^\d$/.test(label) ? Number(label) : undefined);
 
     expect(Object.keys(groups)).toEqual(['1', '2']);
     expect(groups['1']).toHaveLength(16);
-    expect(unpackGroups(groups)).toEqual(labels);
-    expect(unpackGroups({ 1: 'AAAAAAA' })).toBeUndefined();
-    expect(unpackGroups('AAAAAAAA')).toBeUndefined();
-    expect(unpackGroups(['AAAAAAAA'])).toBeUndefined();
+    expect(groups['1']).toBe([fingerprint('a@x.io'), fingerprint('b@x.io')].sort().join(''));
+    expect(unpackGroups(groups, parse)).toEqual(states);
+    expect(unpackGroups({ 1: 'AAAAAAA' }, parse)).toBeUndefined();
+    expect(unpackGroups({ 1: 'AAAAAAA=' }, parse)).toBeUndefined();
+    expect(unpackGroups({ x: 'AAAAAAAA' }, parse)).toBeUndefined();
+    expect(unpackGroups({ 1: 12345678 }, parse)).toBeUndefined();
+    expect(unpackGroups('AAAAAAAA', parse)).toBeUndefined();
+    expect(unpackGroups(['AAAAAAAA'], parse)).toBeUndefined();
   });
 });
 

@@ -84,27 +84,19 @@ export type StoredCreditsLow = {
 export const packCreditsLow = (memory: CreditsLowMemory): StoredCreditsLow => ({
   v: 1,
   last: memory.last,
-  below: packGroups(
-    new Map([...memory.below].map(([print, { since, shown }]) => [print, `${since}.${shown}`])),
-  ),
+  below: packGroups(memory.below, ({ since, shown }) => `${String(since)}.${String(shown)}`),
 });
 
 /** The memory read back from the cache; `undefined` when there is none or it is not ours. */
 export const unpackCreditsLow = (stored: unknown): CreditsLowMemory | undefined => {
   const last = propertyOf(stored, 'last');
-  const labels = unpackGroups(propertyOf(stored, 'below'));
-  if (propertyOf(stored, 'v') !== 1 || typeof last !== 'number' || labels === undefined) {
-    return undefined;
-  }
-  const entries = new Map<string, Below>();
-  for (const [print, label] of labels) {
+  const below = unpackGroups(propertyOf(stored, 'below'), (label): Below | undefined => {
     const match = /^(\d+)\.(\d+)$/.exec(label);
-    if (match === null) {
-      return undefined;
-    }
-    entries.set(print, { since: Number(match[1]), shown: Number(match[2]) });
-  }
-  return { last, below: entries };
+    return match === null ? undefined : { since: Number(match[1]), shown: Number(match[2]) };
+  });
+  return propertyOf(stored, 'v') === 1 && typeof last === 'number' && below !== undefined
+    ? { last, below }
+    : undefined;
 };
 
 export interface CreditsLowStep {

@@ -41,24 +41,16 @@ export type StoredNewUser = {
 
 export const packNewUser = (memory: NewUserMemory): StoredNewUser => ({
   v: 1,
-  accounts: packGroups(new Map([...memory].map(([print, shown]) => [print, String(shown)]))),
+  accounts: packGroups(memory, String),
 });
 
 /** The memory read back from the cache; `undefined` when there is none or it is not ours. */
 export const unpackNewUser = (stored: unknown): NewUserMemory | undefined => {
-  const labels = unpackGroups(propertyOf(stored, 'accounts'));
-  if (propertyOf(stored, 'v') !== 1 || labels === undefined) {
-    return undefined;
-  }
-  const memory: NewUserMemory = new Map();
-  for (const [print, label] of labels) {
+  const memory = unpackGroups(propertyOf(stored, 'accounts'), (label) => {
     const shown = Number(label);
-    if (!Number.isInteger(shown) || shown < 0 || shown > DONE) {
-      return undefined;
-    }
-    memory.set(print, shown);
-  }
-  return memory;
+    return Number.isInteger(shown) && shown >= 0 && shown <= DONE ? shown : undefined;
+  });
+  return propertyOf(stored, 'v') === 1 ? memory : undefined;
 };
 
 export interface NewUserStep {
