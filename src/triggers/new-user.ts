@@ -21,6 +21,8 @@ const LABEL = 'New User';
 export const REPEATS = 3;
 /** Items per poll, whatever the number of accounts: about 100 KB, far below Zapier's 6 MB. */
 export const MAX_ITEMS = 1000;
+/** What the Zap editor shows of a test poll. */
+const SAMPLE_ITEMS = 3;
 
 export interface NewUser {
   /** The normalized email: an account fires once per Zap, whenever it appears. */
@@ -103,8 +105,9 @@ const perform = async (z: ZObject, bundle: Bundle): Promise<NewUser[]> => {
   const accounts = readAccounts(z, await api.call('findUsers'));
 
   if (bundle.meta.isLoadingSample) {
-    // The Zap editor shows up to three: the newest accounts. Nothing is remembered for a test.
-    return stepNewUser(new Map(), accounts).items.slice(0, 3);
+    // The Zap editor shows up to three: the newest accounts, from the end of the list (twice as
+    // many, in case it repeats one). Nothing is remembered for a test.
+    return stepNewUser(new Map(), accounts.slice(-SAMPLE_ITEMS * 2)).items.slice(0, SAMPLE_ITEMS);
   }
   const memory = triggerMemory(z, bundle, api.connection, NEW_USER, 'accounts');
   // Zapier forgets the IDs it saw when a Zap is turned off, so turning it on starts afresh.
