@@ -6,6 +6,13 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  // The end-to-end tests' OpenAPI conformance: one folder for every file's tally, one report.
+  globalSetup: '<rootDir>/test/support/conformance-setup.ts',
+  globalTeardown: '<rootDir>/test/support/conformance-teardown.ts',
+  // Jest runs in band on a 2-core machine, so every file's memory would add up in one process, and
+  // zapier-platform-core exits a process past 450 MB (its Lambda memory check). With a limit set,
+  // Jest uses a worker and replaces it between files once it holds more than this.
+  workerIdleMemoryLimit: '300MB',
   collectCoverageFrom: ['index.ts', 'src/**/*.ts'],
   coverageThreshold: {
     global: { lines: 95, branches: 95, functions: 95, statements: 95 },

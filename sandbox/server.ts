@@ -12,7 +12,9 @@
  * runtime's logs (see ./zapier).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
@@ -50,6 +52,25 @@ export interface SandboxOptions {
   logger?: boolean;
   /** The clock (ms since the epoch) that cache expiry follows; default Date.now. */
   now?: () => number;
+  /** Keep every request and its answer for {@link Sandbox.takeExchanges}; default false. */
+  record?: boolean;
+}
+
+/** One request to the sandbox and the answer it got, as the conformance checks read them. */
+export interface Exchange {
+  method: string;
+  /** The request path, without the query string. */
+  path: string;
+  /** The raw query string, without its '?' ('' when there is none). */
+  query: string;
+  headers: IncomingHttpHeaders;
+  /** The raw request body ('' when there is none). */
+  body: string;
+  status: number;
+  /** The answer's Content-Type header, if any. */
+  contentType: string | undefined;
+  responseHeaders: Record<string, string | string[]>;
+  responseBody: string;
 }
 
 export interface Sandbox {
@@ -59,11 +80,13 @@ export interface Sandbox {
   dealaiBaseUrl: string;
   /** url */
   adminBaseUrl: string;
-  /** Requests to the APIs received since start (every route but the Zapier side's). */
+  /** Requests to the APIs received since start (not the Zapier side's, nor the sandbox-only). */
   requestCount(): number;
   resetRequestCount(): void;
   /** Zapier's side of a run: the cache's RPC endpoint, the log sink and their tokens. */
   zapier: ZapierSide;
+  /** The exchanges recorded since the last call, oldest first; needs `record: true`. */
+  takeExchanges(): Exchange[];
   close(): Promise<void>;
 }
 
@@ -445,6 +468,58 @@ interface AppSettings {
   rateLimit: { max: number; windowMs: number };
   logger: boolean;
   now: () => number;
+  record: ((exchange: Exchange) => void) | undefined;
+}
+
+function textOf(payload: unknown): string {
+  if (typeof payload === 'string') {
+    return payload;
+  }
+  return Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
+}
+
+function headerText(value: string | number | string[] | undefined): string | string[] | undefined {
+  return typeof value === 'number' ? String(value) : value;
+}
+
+/** Hands every exchange, answered by a route or by an error, to `record` as it is sent. */
+function recordExchanges(app: FastifyInstance, record: (exchange: Exchange) => void): void {
+  const bodies = new WeakMap<FastifyRequest, Buffer>();
+  // The body is read before authentication, which may answer without ever reading it, and then
+  // handed to the body parser as if it came from the socket.
+  app.addHook('onRequest', async (request) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request.raw) {
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+    }
+    bodies.set(request, Buffer.concat(chunks));
+  });
+  app.addHook('preParsing', (request, _reply, _payload, done) => {
+    done(null, Readable.from(bodies.get(request) ?? Buffer.alloc(0), { objectMode: false }));
+  });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const mark = request.url.indexOf('?');
+    const responseHeaders: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      const text = headerText(value);
+      if (text !== undefined) {
+        responseHeaders[name] = text;
+      }
+    }
+    const contentType = headerText(reply.getHeader('content-type'));
+    record({
+      method: request.method,
+      path: mark < 0 ? request.url : request.url.slice(0, mark),
+      query: mark < 0 ? '' : request.url.slice(mark + 1),
+      headers: { ...request.headers },
+      body: (bodies.get(request) ?? Buffer.alloc(0)).toString('utf8'),
+      status: reply.statusCode,
+      contentType: Array.isArray(contentType) ? contentType.join(', ') : contentType,
+      responseHeaders,
+      responseBody: textOf(payload),
+    });
+    done(null, payload);
+  });
 }
 
 async function buildApp(
@@ -452,6 +527,9 @@ async function buildApp(
 ): Promise<{ app: FastifyInstance; zapier: Omit<ZapierSide, 'rpcUrl' | 'logUrl'> }> {
   const { store, secrets, roles } = settings;
   const app = Fastify({ logger: settings.logger });
+  if (settings.record !== undefined) {
+    recordExchanges(app, settings.record);
+  }
 
   // Every body is parsed as JSON here, whatever its content type, so that malformed JSON gets the
   // provider's own 400 (not Fastify's) and DELETE/PATCH bodies work; an empty body is no body.
@@ -751,6 +829,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let app: FastifyInstance | undefined;
   let zapier: Omit<ZapierSide, 'rpcUrl' | 'logUrl'>;
   let count = 0;
+  let exchanges: Exchange[] = [];
   try {
     ({ app, zapier } = await buildApp({
       store,
@@ -762,9 +841,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
       logger: options.logger ?? false,
       now: options.now ?? Date.now,
+      record:
+        options.record === true
+          ? (exchange) => {
+              exchanges.push(exchange);
+            }
+          : undefined,
     }));
     app.server.on('request', (request: { url?: string }) => {
-      if (!isZapierPath(request.url ?? '')) {
+      const url = request.url ?? '';
+      if (!isZapierPath(url) && !url.startsWith(`${SANDBOX_ONLY_PREFIX}/`)) {
         count += 1;
       }
     });
@@ -792,6 +878,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       count = 0;
     },
     zapier: { ...zapier, rpcUrl: `${url}${RPC_PATH}`, logUrl: `${url}${LOG_PATH}` },
+    takeExchanges: () => {
+      if (options.record !== true) {
+        throw new Error('The sandbox records exchanges only when started with record: true');
+      }
+      const taken = exchanges;
+      exchanges = [];
+      return taken;
+    },
     close: () => {
       closing ??= running.close().then(() => {
         store.close();

@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
+import { checkExchanges, formatViolation } from '../sandbox/conformance';
 import {
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
@@ -449,7 +450,7 @@ export const runStory = async (
   },
 ): Promise<StoryReport> => {
   const started = performance.now();
-  const sandbox = await startSandbox({ port: 0, dbPath: ':memory:' });
+  const sandbox = await startSandbox({ port: 0, dbPath: ':memory:', record: true });
   log(`Sandbox of both APIs listening at ${sandbox.url} (throwaway in-memory database)`);
   // As on Zapier, every event carries the RPC endpoint behind z.cache and a token that stands for
   // the reseller's Zapier account and the step's connection. With a token the runtime streams its
@@ -524,6 +525,18 @@ export const runStory = async (
         `✓ ${name}${site}\n     sent ${short(step.inputData)}\n     got  ${short(result)}${returned}`,
       );
     }
+    const conformance = await checkExchanges(sandbox.takeExchanges());
+    if (conformance.violations.length > 0) {
+      log(
+        `✗ OpenAPI conformance\n     ${conformance.violations.map(formatViolation).join('\n     ')}`,
+      );
+      throw new Error(
+        `Story failed: ${String(conformance.violations.length)} violation(s) of the APIs' OpenAPI documents`,
+      );
+    }
+    log(
+      `✓ OpenAPI conformance: ${String(conformance.checked)} exchanges checked against docs/*.openapi.json, no violation`,
+    );
     const report = {
       steps,
       requests: sandbox.requestCount(),

@@ -1,11 +1,15 @@
 /**
  * End-to-end tests: the app, through Zapier's own app tester (the Lambda handler), against the
- * sandbox of both APIs on a real loopback socket. Nothing but 127.0.0.1 may be reached.
+ * sandbox of both APIs on a real loopback socket. Nothing but 127.0.0.1 may be reached. After each
+ * test, every request it sent and every answer it got are checked against the APIs' OpenAPI
+ * documents (sandbox/conformance.ts).
  */
 import nock from 'nock';
 import zapier from 'zapier-platform-core';
 
 import App from '../../index';
+import { createConformance, formatViolation } from '../../sandbox/conformance';
+import type { Conformance } from '../../sandbox/conformance';
 import {
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
@@ -14,6 +18,7 @@ import {
 import type { Sandbox, SandboxOptions } from '../../sandbox/server';
 import { callable } from '../helpers';
 import type { ZapierRun } from '../support/lambda';
+import { saveTally } from '../support/conformance-report';
 
 export const appTester = zapier.createAppTester(App);
 
@@ -31,6 +36,7 @@ export interface Connections {
 /** Starts a sandbox for the file's tests; its connections are ready once beforeAll has run. */
 export const useSandbox = (options: SandboxOptions = {}): Connections => {
   let started: Sandbox | undefined;
+  let conformance: Conformance | undefined;
   const sandbox = (): Sandbox => {
     if (started === undefined) {
       throw new Error('the sandbox starts in beforeAll');
@@ -43,13 +49,20 @@ export const useSandbox = (options: SandboxOptions = {}): Connections => {
     }
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
-    started = await startSandbox({ port: 0, dbPath: ':memory:', ...options });
+    started = await startSandbox({ port: 0, dbPath: ':memory:', ...options, record: true });
     // With a token the runtime streams its logs: to the sandbox, never to Zapier's log server.
     process.env.LOGGING_ENDPOINT = started.zapier.logUrl;
+    conformance = await createConformance();
+  });
+  afterEach(() => {
+    expect(conformance?.check(sandbox().takeExchanges()).map(formatViolation)).toEqual([]);
   });
   afterAll(async () => {
     await started?.close();
     nock.restore();
+    if (conformance !== undefined) {
+      saveTally('the end-to-end tests (test/e2e)', conformance.tally());
+    }
   });
   return {
     sandbox,

@@ -22,6 +22,7 @@ function fakeSandbox(url: string): Sandbox {
       rpcCount: () => 0,
       logLines: () => 0,
     },
+    takeExchanges: () => [],
     close: () => Promise.resolve(),
   };
 }

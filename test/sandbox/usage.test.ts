@@ -93,6 +93,12 @@ describe('Sandbox only: POST /sandbox/consume', () => {
     );
   });
 
+  it('does not count as a request to the API', async () => {
+    const before = sandbox.requestCount();
+    await consume({ email: 'spender@example.com', service: 'search', credits: 0 });
+    expect(sandbox.requestCount()).toBe(before);
+  });
+
   it('answers 404 for an unknown account', async () => {
     expectError(
       await consume({ email: 'nobody@example.com', service: 'search', credits: 1 }),

@@ -1,0 +1,3 @@
+import { makeTallyFolder } from './conformance-report';
+
+export default makeTallyFolder;
