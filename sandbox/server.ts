@@ -7,7 +7,9 @@
  * - The Agent First-style administration service at the root (`/users`, `/user`), authenticated by
  *   `Authorization: Bearer <token>`; errors are `text/plain` with the texts of its OpenAPI document.
  *
- * The two providers are separate tenants with separate tables (see ./db).
+ * The two providers are separate tenants with separate tables (see ./db). Under `/zapier` the
+ * sandbox also plays Zapier's side of a run: the RPC endpoint behind `z.cache` and a sink for the
+ * runtime's logs (see ./zapier).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -16,12 +18,20 @@ import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { MAX_CREDITS, SandboxStore } from './db';
+import { MAX_CREDITS, SandboxStore, USAGE_SERVICES } from './db';
+import type { AdminAccount, UsageRow, UsageService } from './db';
+import { LOG_PATH, RPC_PATH, isZapierPath, registerZapier } from './zapier';
+import type { ZapierSide } from './zapier';
 
 export const SANDBOX_DEALAI_KEY_DEFAULT = 'sandbox-dealai-key';
 export const SANDBOX_ADMIN_TOKEN_DEFAULT = 'sandbox-admin-token';
 export const SANDBOX_OWNER_EMAIL = 'owner@sandbox.test';
 export const DEALAI_PREFIX = '/api/2024-01/whitelabel';
+/**
+ * Routes the real APIs do not have (spending credits, seeding accounts) live under this prefix,
+ * authenticated like the administration API, so that checks of the API contract can skip them.
+ */
+export const SANDBOX_ONLY_PREFIX = '/sandbox';
 
 export interface SandboxOptions {
   /** Default '127.0.0.1'. */
@@ -40,6 +50,8 @@ export interface SandboxOptions {
   rateLimit?: { max: number; windowMs: number };
   /** Fastify logging; default false. */
   logger?: boolean;
+  /** The clock (ms since the epoch) that cache expiry follows; default Date.now. */
+  now?: () => number;
   /** Keep every request and its answer for {@link Sandbox.takeExchanges}; default false. */
   record?: boolean;
 }
@@ -68,9 +80,11 @@ export interface Sandbox {
   dealaiBaseUrl: string;
   /** url */
   adminBaseUrl: string;
-  /** Requests received since start (all routes). */
+  /** Requests to the APIs received since start (not the Zapier side's, nor the sandbox-only). */
   requestCount(): number;
   resetRequestCount(): void;
+  /** Zapier's side of a run: the cache's RPC endpoint, the log sink and their tokens. */
+  zapier: ZapierSide;
   /** The exchanges recorded since the last call, oldest first; needs `record: true`. */
   takeExchanges(): Exchange[];
   close(): Promise<void>;
@@ -123,6 +137,26 @@ const ADMIN = {
   overflow: `Credits must be no more than ${MAX_CREDITS}`,
   notFound: 'Email is nonexistent',
   conflict: 'Email already exists',
+} as const;
+
+const USAGE = {
+  fromMissing: 'From must be provided',
+  fromInvalid: 'From must be an ISO datetime',
+  toMissing: 'To must be provided',
+  toInvalid: 'To must be an ISO datetime',
+  toBeforeFrom: 'To must not be before From',
+  service: `Service must be ${USAGE_SERVICES.join(' or ')}`,
+  by: 'By must be hour or total',
+} as const;
+
+const SANDBOX_ONLY = {
+  calls: 'Calls must be a positive integer',
+  failed: 'Failed must be true or false',
+  secs: 'Secs must be a non-negative number',
+  at: 'At must be an ISO datetime',
+  accounts: 'Accounts must be a list of {email, credits}',
+  insufficient: (credits: number) =>
+    `Credit balance is ${credits}; top up at https://agentfirst.dev/#pricing`,
 } as const;
 
 const DEALAI = {
@@ -327,12 +361,113 @@ function queryEmails(query: unknown): string[] | undefined {
   return undefined;
 }
 
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * Epoch milliseconds of an ISO 8601 date or date-time; NaN when it is not one. A missing offset
+ * means UTC. The hour may have one digit, as in the API's own example ("2025-12-25T9:00:00-06:00").
+ */
+export function parseIsoDateTime(text: string): number {
+  const match = ISO_DATE_TIME.exec(text.trim());
+  if (match === null) {
+    return Number.NaN;
+  }
+  const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '0', zone] = match;
+  const parts = [year, month, day, hour, minute, second].map(Number);
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0] = parts;
+  const utc = Date.UTC(y, mo - 1, d, h, mi, s, Math.floor(Number(`0.${fraction}`) * 1000));
+  const date = new Date(utc);
+  if (
+    date.getUTCFullYear() !== y ||
+    date.getUTCMonth() !== mo - 1 ||
+    date.getUTCDate() !== d ||
+    h > 23 ||
+    mi > 59 ||
+    s > 59
+  ) {
+    return Number.NaN;
+  }
+  return utc - offsetMinutes(zone) * 60_000;
+}
+
+function offsetMinutes(zone: string | undefined): number {
+  if (zone === undefined || zone.toUpperCase() === 'Z') {
+    return 0;
+  }
+  const digits = zone.slice(1).replace(':', '');
+  const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0');
+  return zone.startsWith('-') ? -minutes : minutes;
+}
+
+/** An hour of the report as the API writes datetimes: "2025-12-25T15:00:00+00:00". */
+function isoHour(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace('.000Z', '+00:00');
+}
+
+/** One query value; a repeated key (an array) is refused as invalid. */
+function singleParam(value: unknown, missing: string, invalid: string): string {
+  if (value === undefined) {
+    throw new HttpError(422, missing);
+  }
+  if (typeof value !== 'string') {
+    throw new HttpError(422, invalid);
+  }
+  return value;
+}
+
+function dateTimeParam(value: unknown, missing: string, invalid: string): number {
+  const text = singleParam(value, missing, invalid);
+  if (text.trim() === '') {
+    throw new HttpError(422, missing);
+  }
+  const epoch = parseIsoDateTime(text);
+  if (Number.isNaN(epoch)) {
+    throw new HttpError(422, invalid);
+  }
+  return epoch;
+}
+
+/** Values of a repeatable query key: `?service=a&service=b`. */
+function repeatedParam(value: unknown): unknown[] | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const values: unknown[] = Array.isArray(value) ? value : [value];
+  return values;
+}
+
+function isUsageService(value: unknown): value is UsageService {
+  return USAGE_SERVICES.some((service) => service === value);
+}
+
+function usageAnswer(row: UsageRow) {
+  return {
+    email: row.email,
+    from: isoHour(row.from),
+    to: isoHour(row.to),
+    service: row.service,
+    result: row.result,
+    calls: row.calls,
+    credits: row.credits,
+    meanSecs: row.meanSecs,
+  };
+}
+
+function nonNegativeInteger(value: unknown, message: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new HttpError(422, message);
+  }
+  return value;
+}
+
 interface AppSettings {
   store: SandboxStore;
   secrets: Record<Provider, string>;
   roles: ReadonlySet<string>;
   rateLimit: { max: number; windowMs: number };
   logger: boolean;
+  now: () => number;
   record: ((exchange: Exchange) => void) | undefined;
 }
 
@@ -387,7 +522,9 @@ function recordExchanges(app: FastifyInstance, record: (exchange: Exchange) => v
   });
 }
 
-async function buildApp(settings: AppSettings): Promise<FastifyInstance> {
+async function buildApp(
+  settings: AppSettings,
+): Promise<{ app: FastifyInstance; zapier: Omit<ZapierSide, 'rpcUrl' | 'logUrl'> }> {
   const { store, secrets, roles } = settings;
   const app = Fastify({ logger: settings.logger });
   if (settings.record !== undefined) {
@@ -410,6 +547,13 @@ async function buildApp(settings: AppSettings): Promise<FastifyInstance> {
   );
 
   app.setErrorHandler((error: unknown, request, reply) => {
+    if (isZapierPath(request.url)) {
+      const statusCode = statusCodeOf(error) ?? 500;
+      if (statusCode >= 500) {
+        request.log.error({ err: error }, 'sandbox request failed');
+      }
+      return reply.code(statusCode).send({ error: messageOf(error) });
+    }
     const provider = providerOf(request.url);
     const texts = TEXTS[provider];
     if (error instanceof HttpError) {
@@ -437,13 +581,21 @@ async function buildApp(settings: AppSettings): Promise<FastifyInstance> {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    if (isZapierPath(request.url)) {
+      return reply.code(404).send({ error: `Only ${RPC_PATH} and ${LOG_PATH} are here` });
+    }
     const provider = providerOf(request.url);
     return sendError(reply, provider, 404, TEXTS[provider].routeNotFound);
   });
 
   // Authentication runs before the rate limiter's route hooks, so only valid credentials count.
+  // The Zapier side checks its own tokens (./zapier).
   app.addHook('onRequest', (request, _reply, done) => {
-    done(authenticate(request, providerOf(request.url), secrets));
+    done(
+      isZapierPath(request.url)
+        ? undefined
+        : authenticate(request, providerOf(request.url), secrets),
+    );
   });
 
   await app.register(rateLimit, {
@@ -570,7 +722,97 @@ async function buildApp(settings: AppSettings): Promise<FastifyInstance> {
 
   app.get('/user', () => [store.owner()]);
 
-  return app;
+  app.get('/usage', (request) => {
+    const query = isRecord(request.query) ? request.query : {};
+    const from = dateTimeParam(query.from, USAGE.fromMissing, USAGE.fromInvalid);
+    const to = dateTimeParam(query.to, USAGE.toMissing, USAGE.toInvalid);
+    if (to < from) {
+      throw new HttpError(422, USAGE.toBeforeFrom);
+    }
+    const emails = repeatedParam(query.email)?.map((email) => parseEmail(email, ADMIN));
+    const services = repeatedParam(query.service)?.map((service) => {
+      if (!isUsageService(service)) {
+        throw new HttpError(422, USAGE.service);
+      }
+      return service;
+    });
+    const by = query.by ?? 'total';
+    if (by !== 'hour' && by !== 'total') {
+      throw new HttpError(422, USAGE.by);
+    }
+    return store.usage({ from, to, emails, services, by }).map(usageAnswer);
+  });
+
+  // ------------------------------------------------------------- sandbox only (not in any API)
+
+  app.post(`${SANDBOX_ONLY_PREFIX}/consume`, (request) => {
+    const body = bodyOf(request, ADMIN.notObject);
+    const email = parseEmail(body.email, ADMIN);
+    if (!isUsageService(body.service)) {
+      throw new HttpError(422, USAGE.service);
+    }
+    const credits = nonNegativeInteger(body.credits, ADMIN.credits);
+    const calls = body.calls ?? 1;
+    if (typeof calls !== 'number' || !Number.isSafeInteger(calls) || calls < 1) {
+      throw new HttpError(422, SANDBOX_ONLY.calls);
+    }
+    const failed = body.failed ?? false;
+    if (typeof failed !== 'boolean') {
+      throw new HttpError(422, SANDBOX_ONLY.failed);
+    }
+    const secs = body.secs ?? 1;
+    if (typeof secs !== 'number' || !Number.isFinite(secs) || secs < 0) {
+      throw new HttpError(422, SANDBOX_ONLY.secs);
+    }
+    const at =
+      body.at === undefined ? Date.now() : dateTimeParam(body.at, SANDBOX_ONLY.at, SANDBOX_ONLY.at);
+    const result = store.consume({
+      email,
+      service: body.service,
+      credits,
+      calls,
+      failed,
+      secs,
+      at: new Date(at),
+    });
+    switch (result.status) {
+      case 'consumed':
+        return {
+          email: result.account.email,
+          credits: result.account.credits,
+          consumed: credits,
+          calls,
+          service: body.service,
+          result: failed ? 'failure' : 'success',
+          hour: isoHour(result.hour),
+        };
+      case 'not-found':
+        throw new HttpError(404, ADMIN.notFound);
+      case 'insufficient':
+        throw new HttpError(402, SANDBOX_ONLY.insufficient(result.credits));
+    }
+  });
+
+  app.post(`${SANDBOX_ONLY_PREFIX}/accounts`, (request, reply) => {
+    const body = bodyOf(request, ADMIN.notObject);
+    if (!Array.isArray(body.accounts)) {
+      throw new HttpError(422, SANDBOX_ONLY.accounts);
+    }
+    const accounts: AdminAccount[] = body.accounts.map((item: unknown) => {
+      if (!isRecord(item)) {
+        throw new HttpError(422, SANDBOX_ONLY.accounts);
+      }
+      return {
+        email: parseEmail(item.email, ADMIN),
+        credits: nonNegativeInteger(item.credits ?? 0, ADMIN.credits),
+      };
+    });
+    reply.code(201);
+    return { created: store.seedAdminAccounts(accounts) };
+  });
+
+  const zapier = await registerZapier(app, store, settings.now);
+  return { app, zapier };
 }
 
 function formatUrl(address: AddressInfo): string {
@@ -585,10 +827,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ownerEmail: SANDBOX_OWNER_EMAIL,
   });
   let app: FastifyInstance | undefined;
+  let zapier: Omit<ZapierSide, 'rpcUrl' | 'logUrl'>;
   let count = 0;
   let exchanges: Exchange[] = [];
   try {
-    app = await buildApp({
+    ({ app, zapier } = await buildApp({
       store,
       secrets: {
         dealai: options.dealaiKey ?? SANDBOX_DEALAI_KEY_DEFAULT,
@@ -597,15 +840,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       roles: new Set(options.roles ?? DEFAULT_ROLES),
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
       logger: options.logger ?? false,
+      now: options.now ?? Date.now,
       record:
         options.record === true
           ? (exchange) => {
               exchanges.push(exchange);
             }
           : undefined,
-    });
-    app.server.on('request', () => {
-      count += 1;
+    }));
+    app.server.on('request', (request: { url?: string }) => {
+      const url = request.url ?? '';
+      if (!isZapierPath(url) && !url.startsWith(`${SANDBOX_ONLY_PREFIX}/`)) {
+        count += 1;
+      }
     });
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   } catch (error) {
@@ -630,6 +877,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     resetRequestCount: () => {
       count = 0;
     },
+    zapier: { ...zapier, rpcUrl: `${url}${RPC_PATH}`, logUrl: `${url}${LOG_PATH}` },
     takeExchanges: () => {
       if (options.record !== true) {
         throw new Error('The sandbox records exchanges only when started with record: true');

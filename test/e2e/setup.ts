@@ -17,6 +17,7 @@ import {
 } from '../../sandbox/server';
 import type { Sandbox, SandboxOptions } from '../../sandbox/server';
 import { callable } from '../helpers';
+import type { ZapierRun } from '../support/lambda';
 import { saveTally } from '../support/conformance-report';
 
 export const appTester = zapier.createAppTester(App);
@@ -25,6 +26,11 @@ export interface Connections {
   sandbox: () => Sandbox;
   dealai: () => Record<string, string>;
   admin: () => Record<string, string>;
+  /**
+   * What Zapier adds to the event of a run by `account` on `connection`: the sandbox's RPC
+   * endpoint (behind z.cache) and a fresh token standing for the two.
+   */
+  zapier: (account: string, connection: string) => ZapierRun;
 }
 
 /** Starts a sandbox for the file's tests; its connections are ready once beforeAll has run. */
@@ -44,6 +50,8 @@ export const useSandbox = (options: SandboxOptions = {}): Connections => {
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
     started = await startSandbox({ port: 0, dbPath: ':memory:', ...options, record: true });
+    // With a token the runtime streams its logs: to the sandbox, never to Zapier's log server.
+    process.env.LOGGING_ENDPOINT = started.zapier.logUrl;
     conformance = await createConformance();
   });
   afterEach(() => {
@@ -67,6 +75,10 @@ export const useSandbox = (options: SandboxOptions = {}): Connections => {
       provider: 'admin',
       apiKey: SANDBOX_ADMIN_TOKEN_DEFAULT,
       baseUrl: sandbox().adminBaseUrl,
+    }),
+    zapier: (account, connection) => ({
+      rpcBase: sandbox().zapier.rpcUrl,
+      token: sandbox().zapier.issueToken({ account, connection }),
     }),
   };
 };

@@ -1,0 +1,69 @@
+/**
+ * Runs the app the way Zapier's Lambda does, with what the app tester leaves out: the event's
+ * `rpc_base` and `token`, through which `z.cache` reaches Zapier (in these tests, nock or the
+ * sandbox). With a token the runtime also streams its logs to LOGGING_ENDPOINT.
+ */
+import zapier from 'zapier-platform-core';
+import type { Bundle, ZObject } from 'zapier-platform-core';
+
+import App from '../../index';
+
+type Handler = (event: Record<string, unknown>) => Promise<unknown>;
+
+/** zapier-platform-core's Lambda handler factory, which its typings leave out. */
+const createAppHandler = (app: object): Handler => {
+  const factory: unknown = Reflect.get(zapier, 'createAppHandler');
+  if (typeof factory !== 'function') {
+    throw new Error('zapier-platform-core has no createAppHandler');
+  }
+  const handler: unknown = Reflect.apply(factory, zapier, [app]);
+  if (typeof handler !== 'function') {
+    throw new Error('createAppHandler returned no handler');
+  }
+  return async (event) => {
+    const output: unknown = await Reflect.apply(handler, undefined, [event]);
+    return output;
+  };
+};
+
+const handler = createAppHandler(App);
+
+/** What Zapier puts in the event besides the bundle: where the RPC endpoint is, and the token. */
+export interface ZapierRun {
+  rpcBase: string;
+  token: string;
+}
+
+export interface Inputs {
+  authData: Record<string, string>;
+  inputData: Record<string, unknown>;
+}
+
+const resultsOf = (output: unknown): unknown =>
+  typeof output === 'object' && output !== null ? Reflect.get(output, 'results') : undefined;
+
+/** Runs a method of the app (`creates.add_user.operation.perform`, ...) as one Lambda event. */
+export const execute = async (method: string, bundle: Inputs, run: ZapierRun): Promise<unknown> =>
+  resultsOf(
+    await handler({ command: 'execute', method, bundle, rpc_base: run.rpcBase, token: run.token }),
+  );
+
+/**
+ * Runs `fn` with the `z` of a real invocation, as the app tester runs a function that is not in
+ * the app (it adds it as `_testRequest` to a copy of the app).
+ */
+export const withZ = async (
+  run: ZapierRun,
+  fn: (z: ZObject, bundle: Bundle) => Promise<unknown>,
+): Promise<unknown> => {
+  const adHoc = createAppHandler({ ...App, _testRequest: fn });
+  return resultsOf(
+    await adHoc({
+      command: 'execute',
+      method: '_testRequest',
+      bundle: { authData: {}, inputData: {} },
+      rpc_base: run.rpcBase,
+      token: run.token,
+    }),
+  );
+};
