@@ -7,7 +7,10 @@ import { addUser } from './src/creates/add-user';
 import { changeRole } from './src/creates/change-role';
 import { provisionCredits } from './src/creates/provision-credits';
 import { removeUser } from './src/creates/remove-user';
+import { findUsage } from './src/searches/find-usage';
 import { findUser } from './src/searches/find-user';
+import { creditsLow } from './src/triggers/credits-low';
+import { newUser } from './src/triggers/new-user';
 
 export default defineApp({
   version,
@@ -17,6 +20,10 @@ export default defineApp({
   // platform would otherwise turn into its own ThrottledError first), so that the user sees the
   // API's own words and the Retry-After it asked for.
   flags: { throwForThrottlingEarly: false },
+  triggers: {
+    [newUser.key]: newUser,
+    [creditsLow.key]: creditsLow,
+  },
   creates: {
     [addUser.key]: addUser,
     [provisionCredits.key]: provisionCredits,
@@ -25,6 +32,7 @@ export default defineApp({
   },
   searches: {
     [findUser.key]: findUser,
+    [findUsage.key]: findUsage,
   },
   searchOrCreates: {
     [findUser.key]: {

@@ -9,6 +9,8 @@ module.exports = {
   // The end-to-end tests' OpenAPI conformance: one folder for every file's tally, one report.
   globalSetup: '<rootDir>/test/support/conformance-setup.ts',
   globalTeardown: '<rootDir>/test/support/conformance-teardown.ts',
+  // zapier-platform-core's Lambda memory check would end a long Jest process (see the file).
+  setupFiles: ['<rootDir>/test/support/lambda-memory.ts'],
   collectCoverageFrom: ['index.ts', 'src/**/*.ts'],
   coverageThreshold: {
     global: { lines: 95, branches: 95, functions: 95, statements: 95 },

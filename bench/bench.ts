@@ -12,6 +12,8 @@
  *   require(), no network, no new timers or handles.
  * - Requests per action: the story of `npm start` (scripts/story.ts) run through the unpacked
  *   zip's handler, each step's requests counted by the sandbox. Budget: each step's floor.
+ * - Polls at scale (bench/triggers.ts): both triggers against 50,000 accounts, each poll in a fresh
+ *   process of the zip. Budget: at most 2 API requests and 6 MB returned per poll.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,6 +39,7 @@ import {
 import { runStory } from '../scripts/story';
 import type { StepReport } from '../scripts/story';
 import type { LoadTrace } from './load-trace';
+import { ACCOUNTS, POLL_HEADERS, pollRows, triggerPolls } from './triggers';
 
 const COLD_RUNS = 21;
 const COLD_BUDGET = 1.1;
@@ -320,6 +323,16 @@ const requestsPerStep = async (apps: Apps) => {
   return rows;
 };
 
+const pollsAtScale = async (apps: Apps) => {
+  const figures = await triggerPolls(apps.ours.dir);
+  say(
+    `\nPolls at scale: both triggers against ${ACCOUNTS.toLocaleString('en-US')} accounts, each poll in a fresh process of the zip`,
+  );
+  say('(CPU and memory are that process\'s; "+poll" is what the poll added to loading the app)');
+  say(table(POLL_HEADERS, pollRows(figures)));
+  return figures;
+};
+
 const main = async (): Promise<void> => {
   requireNode22();
   const started = performance.now();
@@ -332,11 +345,16 @@ const main = async (): Promise<void> => {
     const cold = await coldStart(apps);
     const load = moduleLoad(apps);
     const requests = await requestsPerStep(apps);
+    const polls = await pollsAtScale(apps);
     const budgets: Budget[] = [
       { line: 'build.zip size', verdict: size.verdict },
       { line: 'cold start ratio', verdict: cold.verdict },
       { line: 'module load', verdict: load.verdict },
       ...requests.map((row) => ({ line: `requests: ${row.line}`, verdict: row.verdict })),
+      ...polls.map((poll) => ({
+        line: `poll: ${poll.trigger}, ${poll.poll}`,
+        verdict: poll.verdict,
+      })),
     ];
     const over = budgets.filter((budget) => budget.verdict !== 'PASS');
     const seconds = (performance.now() - started) / 1000;
@@ -344,7 +362,7 @@ const main = async (): Promise<void> => {
     const figures = { date: new Date().toISOString(), node: process.version, seconds };
     fs.writeFileSync(
       RESULTS,
-      `${JSON.stringify({ ...figures, size, cold, load, requests, budgets }, null, 2)}\n`,
+      `${JSON.stringify({ ...figures, size, cold, load, requests, polls, budgets }, null, 2)}\n`,
     );
     say(
       `\n${over.length === 0 ? 'All budgets PASS' : `OVER BUDGET: ${over.map((budget) => budget.line).join('; ')}`} (${seconds.toFixed(0)} s). Figures in ${path.relative(ROOT, RESULTS)}.`,

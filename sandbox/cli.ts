@@ -13,6 +13,7 @@ import {
   DEFAULT_ROLES,
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
+  SANDBOX_ONLY_PREFIX,
   SANDBOX_OWNER_EMAIL,
   startSandbox,
 } from './server';
@@ -111,6 +112,10 @@ export function startupMessage(sandbox: Sandbox, config: CliConfig): string {
     `  token:    ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
     `  base URL: ${base}`,
     `  owner:    ${SANDBOX_OWNER_EMAIL} (GET /user)`,
+    '',
+    `Sandbox only (no real API has these; same token), under ${SANDBOX_ONLY_PREFIX}/:`,
+    `  POST ${SANDBOX_ONLY_PREFIX}/consume  {email, service, credits[, calls, failed, secs, at]} spends credits; GET /usage reports them`,
+    `  POST ${SANDBOX_ONLY_PREFIX}/accounts {accounts: [{email, credits}]} adds many accounts at once`,
     '',
     'Press Ctrl+C to stop.',
     '',

@@ -10,6 +10,7 @@
  * The Zapier side (./zapier) keeps its tokens in `zapier_tokens` and the integration's cache
  * (`z.cache`) in `zcache`, one row per partition and key, with an optional expiry time.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -49,6 +50,53 @@ export type GrantResult =
   | { status: 'not-found' }
   | { status: 'overflow'; credits: number };
 
+/** The services the usage report knows (the OpenAPI document's `Service` enum). */
+export const USAGE_SERVICES = ['search', 'browser'] as const;
+export type UsageService = (typeof USAGE_SERVICES)[number];
+export type UsageResult = 'success' | 'failure';
+
+/** Calls made by an account, as the sandbox-only consume route records them. */
+export interface Consumption {
+  email: string;
+  service: UsageService;
+  credits: number;
+  calls: number;
+  failed: boolean;
+  /** Mean seconds per call. */
+  secs: number;
+  /** When the calls were made (they count in this hour). */
+  at: Date;
+}
+
+export type ConsumeResult =
+  | { status: 'consumed'; account: AdminAccount; hour: number }
+  | { status: 'not-found' }
+  | { status: 'insufficient'; credits: number };
+
+export interface UsageQuery {
+  /** Epoch milliseconds, both inclusive: an hour counts when it overlaps [from, to]. */
+  from: number;
+  to: number;
+  /** Normalized emails; every account when undefined. */
+  emails?: readonly string[];
+  services?: readonly UsageService[];
+  by: 'hour' | 'total';
+}
+
+/** A row of the usage report; `from` and `to` are the first and last hour (epoch seconds). */
+export interface UsageRow {
+  email: string;
+  from: number;
+  to: number;
+  service: UsageService;
+  result: UsageResult;
+  calls: number;
+  credits: number;
+  meanSecs: number;
+}
+
+const HOUR_SECONDS = 3600;
+
 type Row = Record<string, unknown>;
 
 function textColumn(row: Row, column: string): string {
@@ -87,6 +135,29 @@ function toDealaiUser(row: Row): DealaiUser {
   };
 }
 
+function numberColumn(row: Row, column: string): number {
+  const value = row[column];
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new Error(`Column ${column} is not a number`);
+  }
+  return value;
+}
+
+function toUsageRow(row: Row): UsageRow {
+  const service = textColumn(row, 'service');
+  const calls = integerColumn(row, 'calls');
+  return {
+    email: textColumn(row, 'email'),
+    from: integerColumn(row, 'first'),
+    to: integerColumn(row, 'last'),
+    service: service === 'search' ? 'search' : 'browser',
+    result: textColumn(row, 'result') === 'success' ? 'success' : 'failure',
+    calls,
+    credits: integerColumn(row, 'credits'),
+    meanSecs: Math.round((numberColumn(row, 'secs') / calls) * 100) / 100,
+  };
+}
+
 function toAdminAccount(row: Row): AdminAccount {
   return { email: textColumn(row, 'email'), credits: integerColumn(row, 'credits') };
 }
@@ -116,6 +187,16 @@ CREATE TABLE IF NOT EXISTS admin_owner (
   email TEXT NOT NULL,
   credits INTEGER NOT NULL CHECK (credits >= 0)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS admin_usage (
+  email TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  service TEXT NOT NULL CHECK (service IN ('search', 'browser')),
+  result TEXT NOT NULL CHECK (result IN ('success', 'failure')),
+  calls INTEGER NOT NULL CHECK (calls >= 1),
+  credits INTEGER NOT NULL CHECK (credits >= 0),
+  secs REAL NOT NULL CHECK (secs >= 0),
+  PRIMARY KEY (email, hour, service, result)
+) STRICT;
 CREATE TABLE IF NOT EXISTS zapier_tokens (
   token_hash TEXT PRIMARY KEY,
   account TEXT NOT NULL,
@@ -131,6 +212,11 @@ CREATE TABLE IF NOT EXISTS zcache (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS zcache_expiry ON zcache (expires_at) WHERE expires_at IS NOT NULL;
 `;
+
+// Named parameters: $first/$last bound hours (epoch seconds); $emails/$services JSON arrays or null.
+const USAGE_FILTER = `hour BETWEEN $first AND $last
+  AND ($emails IS NULL OR email IN (SELECT value FROM json_each($emails)))
+  AND ($services IS NULL OR service IN (SELECT value FROM json_each($services)))`;
 
 const DEALAI_COLUMNS = 'email, first_name, last_name, role, password_source, invite_sent';
 
@@ -156,6 +242,11 @@ export class SandboxStore {
     adminGet: StatementSync;
     adminDelete: StatementSync;
     ownerGet: StatementSync;
+    ownerSpend: StatementSync;
+    adminSpend: StatementSync;
+    usageRecord: StatementSync;
+    usageByHour: StatementSync;
+    usageTotal: StatementSync;
     tokenInsert: StatementSync;
     tokenGet: StatementSync;
     cacheGet: StatementSync;
@@ -217,6 +308,38 @@ export class SandboxStore {
       adminGet: this.db.prepare('SELECT email, credits FROM admin_accounts WHERE email = ?'),
       adminDelete: this.db.prepare('DELETE FROM admin_accounts WHERE email = ? RETURNING email'),
       ownerGet: this.db.prepare('SELECT email, credits FROM admin_owner WHERE id = 1'),
+      ownerSpend: this.db.prepare(
+        `UPDATE admin_owner SET credits = credits - ?
+         WHERE id = 1 AND email = ? AND credits >= ?
+         RETURNING email, credits`,
+      ),
+      adminSpend: this.db.prepare(
+        `UPDATE admin_accounts SET credits = credits - ?, updated_at = ?
+         WHERE email = ? AND credits >= ?
+         RETURNING email, credits`,
+      ),
+      usageRecord: this.db.prepare(
+        `INSERT INTO admin_usage (email, hour, service, result, calls, credits, secs)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (email, hour, service, result) DO UPDATE SET
+           calls = calls + excluded.calls,
+           credits = credits + excluded.credits,
+           secs = secs + excluded.secs`,
+      ),
+      usageByHour: this.db.prepare(
+        `SELECT email, hour AS first, hour AS last, service, result, calls, credits, secs
+         FROM admin_usage
+         WHERE ${USAGE_FILTER}
+         ORDER BY email, hour, service, result`,
+      ),
+      usageTotal: this.db.prepare(
+        `SELECT email, MIN(hour) AS first, MAX(hour) AS last, service, result,
+                SUM(calls) AS calls, SUM(credits) AS credits, SUM(secs) AS secs
+         FROM admin_usage
+         WHERE ${USAGE_FILTER}
+         GROUP BY email, service, result
+         ORDER BY email, service, result`,
+      ),
       tokenInsert: this.db.prepare(
         'INSERT INTO zapier_tokens (token_hash, account, connection, issued_at) VALUES (?, ?, ?, ?)',
       ),
@@ -331,6 +454,86 @@ export class SandboxStore {
   deactivateAdminAccount(email: string): AdminAccount | undefined {
     const row = this.statements.adminDelete.get(email);
     return row === undefined ? undefined : { email: textColumn(row, 'email'), credits: 0 };
+  }
+
+  /**
+   * Spends credits of an account (or of the owner's, by its email) and records the calls in the
+   * usage report, in one transaction. Sandbox only: the real API records usage as its services
+   * are called.
+   */
+  consume(consumption: Consumption): ConsumeResult {
+    const { email, credits } = consumption;
+    const hour = Math.floor(consumption.at.getTime() / 1000 / HOUR_SECONDS) * HOUR_SECONDS;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const row =
+        this.statements.ownerSpend.get(credits, email, credits) ??
+        this.statements.adminSpend.get(credits, new Date().toISOString(), email, credits);
+      if (row === undefined) {
+        this.db.exec('ROLLBACK');
+        const current = email === this.owner().email ? this.owner() : this.getAdminAccount(email);
+        return current === undefined
+          ? { status: 'not-found' }
+          : { status: 'insufficient', credits: current.credits };
+      }
+      this.statements.usageRecord.run(
+        email,
+        hour,
+        consumption.service,
+        consumption.failed ? 'failure' : 'success',
+        consumption.calls,
+        credits,
+        consumption.secs * consumption.calls,
+      );
+      this.db.exec('COMMIT');
+      return { status: 'consumed', account: toAdminAccount(row), hour };
+    } catch (error) {
+      if (this.db.isTransaction) {
+        this.db.exec('ROLLBACK');
+      }
+      throw error;
+    }
+  }
+
+  /** The usage report: rows per email, service and result, per hour or totalled. */
+  usage(query: UsageQuery): UsageRow[] {
+    const parameters = {
+      first: Math.floor(query.from / 1000 / HOUR_SECONDS) * HOUR_SECONDS,
+      last: Math.floor(query.to / 1000),
+      emails: query.emails === undefined ? null : JSON.stringify(query.emails),
+      services: query.services === undefined ? null : JSON.stringify(query.services),
+    };
+    const statement =
+      query.by === 'hour' ? this.statements.usageByHour : this.statements.usageTotal;
+    return statement.all(parameters).map(toUsageRow);
+  }
+
+  /**
+   * Inserts many accounts in one transaction (for benchmarks); existing emails are skipped.
+   * Their tokens are never issued, so they cannot authenticate. Returns how many were created.
+   */
+  seedAdminAccounts(accounts: readonly AdminAccount[]): number {
+    const now = new Date().toISOString();
+    let created = 0;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const account of accounts) {
+        const token = randomBytes(16).toString('hex');
+        const row = this.statements.adminInsert.get(
+          account.email,
+          token,
+          account.credits,
+          now,
+          now,
+        );
+        created += row === undefined ? 0 : 1;
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    return created;
   }
 
   owner(): AdminAccount {

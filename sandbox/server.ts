@@ -18,7 +18,8 @@ import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { MAX_CREDITS, SandboxStore } from './db';
+import { MAX_CREDITS, SandboxStore, USAGE_SERVICES } from './db';
+import type { AdminAccount, UsageRow, UsageService } from './db';
 import { LOG_PATH, RPC_PATH, isZapierPath, registerZapier } from './zapier';
 import type { ZapierSide } from './zapier';
 
@@ -26,6 +27,11 @@ export const SANDBOX_DEALAI_KEY_DEFAULT = 'sandbox-dealai-key';
 export const SANDBOX_ADMIN_TOKEN_DEFAULT = 'sandbox-admin-token';
 export const SANDBOX_OWNER_EMAIL = 'owner@sandbox.test';
 export const DEALAI_PREFIX = '/api/2024-01/whitelabel';
+/**
+ * Routes the real APIs do not have (spending credits, seeding accounts) live under this prefix,
+ * authenticated like the administration API, so that checks of the API contract can skip them.
+ */
+export const SANDBOX_ONLY_PREFIX = '/sandbox';
 
 export interface SandboxOptions {
   /** Default '127.0.0.1'. */
@@ -74,7 +80,7 @@ export interface Sandbox {
   dealaiBaseUrl: string;
   /** url */
   adminBaseUrl: string;
-  /** Requests to the APIs received since start (every route but the Zapier side's). */
+  /** Requests to the APIs received since start (not the Zapier side's, nor the sandbox-only). */
   requestCount(): number;
   resetRequestCount(): void;
   /** Zapier's side of a run: the cache's RPC endpoint, the log sink and their tokens. */
@@ -131,6 +137,26 @@ const ADMIN = {
   overflow: `Credits must be no more than ${MAX_CREDITS}`,
   notFound: 'Email is nonexistent',
   conflict: 'Email already exists',
+} as const;
+
+const USAGE = {
+  fromMissing: 'From must be provided',
+  fromInvalid: 'From must be an ISO datetime',
+  toMissing: 'To must be provided',
+  toInvalid: 'To must be an ISO datetime',
+  toBeforeFrom: 'To must not be before From',
+  service: `Service must be ${USAGE_SERVICES.join(' or ')}`,
+  by: 'By must be hour or total',
+} as const;
+
+const SANDBOX_ONLY = {
+  calls: 'Calls must be a positive integer',
+  failed: 'Failed must be true or false',
+  secs: 'Secs must be a non-negative number',
+  at: 'At must be an ISO datetime',
+  accounts: 'Accounts must be a list of {email, credits}',
+  insufficient: (credits: number) =>
+    `Credit balance is ${credits}; top up at https://agentfirst.dev/#pricing`,
 } as const;
 
 const DEALAI = {
@@ -333,6 +359,106 @@ function queryEmails(query: unknown): string[] | undefined {
     return value.filter((item) => typeof item === 'string').map(normalizeEmail);
   }
   return undefined;
+}
+
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * Epoch milliseconds of an ISO 8601 date or date-time; NaN when it is not one. A missing offset
+ * means UTC. The hour may have one digit, as in the API's own example ("2025-12-25T9:00:00-06:00").
+ */
+export function parseIsoDateTime(text: string): number {
+  const match = ISO_DATE_TIME.exec(text.trim());
+  if (match === null) {
+    return Number.NaN;
+  }
+  const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '0', zone] = match;
+  const parts = [year, month, day, hour, minute, second].map(Number);
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0] = parts;
+  const utc = Date.UTC(y, mo - 1, d, h, mi, s, Math.floor(Number(`0.${fraction}`) * 1000));
+  const date = new Date(utc);
+  if (
+    date.getUTCFullYear() !== y ||
+    date.getUTCMonth() !== mo - 1 ||
+    date.getUTCDate() !== d ||
+    h > 23 ||
+    mi > 59 ||
+    s > 59
+  ) {
+    return Number.NaN;
+  }
+  return utc - offsetMinutes(zone) * 60_000;
+}
+
+function offsetMinutes(zone: string | undefined): number {
+  if (zone === undefined || zone.toUpperCase() === 'Z') {
+    return 0;
+  }
+  const digits = zone.slice(1).replace(':', '');
+  const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0');
+  return zone.startsWith('-') ? -minutes : minutes;
+}
+
+/** An hour of the report as the API writes datetimes: "2025-12-25T15:00:00+00:00". */
+function isoHour(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace('.000Z', '+00:00');
+}
+
+/** One query value; a repeated key (an array) is refused as invalid. */
+function singleParam(value: unknown, missing: string, invalid: string): string {
+  if (value === undefined) {
+    throw new HttpError(422, missing);
+  }
+  if (typeof value !== 'string') {
+    throw new HttpError(422, invalid);
+  }
+  return value;
+}
+
+function dateTimeParam(value: unknown, missing: string, invalid: string): number {
+  const text = singleParam(value, missing, invalid);
+  if (text.trim() === '') {
+    throw new HttpError(422, missing);
+  }
+  const epoch = parseIsoDateTime(text);
+  if (Number.isNaN(epoch)) {
+    throw new HttpError(422, invalid);
+  }
+  return epoch;
+}
+
+/** Values of a repeatable query key: `?service=a&service=b`. */
+function repeatedParam(value: unknown): unknown[] | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const values: unknown[] = Array.isArray(value) ? value : [value];
+  return values;
+}
+
+function isUsageService(value: unknown): value is UsageService {
+  return USAGE_SERVICES.some((service) => service === value);
+}
+
+function usageAnswer(row: UsageRow) {
+  return {
+    email: row.email,
+    from: isoHour(row.from),
+    to: isoHour(row.to),
+    service: row.service,
+    result: row.result,
+    calls: row.calls,
+    credits: row.credits,
+    meanSecs: row.meanSecs,
+  };
+}
+
+function nonNegativeInteger(value: unknown, message: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new HttpError(422, message);
+  }
+  return value;
 }
 
 interface AppSettings {
@@ -596,6 +722,95 @@ async function buildApp(
 
   app.get('/user', () => [store.owner()]);
 
+  app.get('/usage', (request) => {
+    const query = isRecord(request.query) ? request.query : {};
+    const from = dateTimeParam(query.from, USAGE.fromMissing, USAGE.fromInvalid);
+    const to = dateTimeParam(query.to, USAGE.toMissing, USAGE.toInvalid);
+    if (to < from) {
+      throw new HttpError(422, USAGE.toBeforeFrom);
+    }
+    const emails = repeatedParam(query.email)?.map((email) => parseEmail(email, ADMIN));
+    const services = repeatedParam(query.service)?.map((service) => {
+      if (!isUsageService(service)) {
+        throw new HttpError(422, USAGE.service);
+      }
+      return service;
+    });
+    const by = query.by ?? 'total';
+    if (by !== 'hour' && by !== 'total') {
+      throw new HttpError(422, USAGE.by);
+    }
+    return store.usage({ from, to, emails, services, by }).map(usageAnswer);
+  });
+
+  // ------------------------------------------------------------- sandbox only (not in any API)
+
+  app.post(`${SANDBOX_ONLY_PREFIX}/consume`, (request) => {
+    const body = bodyOf(request, ADMIN.notObject);
+    const email = parseEmail(body.email, ADMIN);
+    if (!isUsageService(body.service)) {
+      throw new HttpError(422, USAGE.service);
+    }
+    const credits = nonNegativeInteger(body.credits, ADMIN.credits);
+    const calls = body.calls ?? 1;
+    if (typeof calls !== 'number' || !Number.isSafeInteger(calls) || calls < 1) {
+      throw new HttpError(422, SANDBOX_ONLY.calls);
+    }
+    const failed = body.failed ?? false;
+    if (typeof failed !== 'boolean') {
+      throw new HttpError(422, SANDBOX_ONLY.failed);
+    }
+    const secs = body.secs ?? 1;
+    if (typeof secs !== 'number' || !Number.isFinite(secs) || secs < 0) {
+      throw new HttpError(422, SANDBOX_ONLY.secs);
+    }
+    const at =
+      body.at === undefined ? Date.now() : dateTimeParam(body.at, SANDBOX_ONLY.at, SANDBOX_ONLY.at);
+    const result = store.consume({
+      email,
+      service: body.service,
+      credits,
+      calls,
+      failed,
+      secs,
+      at: new Date(at),
+    });
+    switch (result.status) {
+      case 'consumed':
+        return {
+          email: result.account.email,
+          credits: result.account.credits,
+          consumed: credits,
+          calls,
+          service: body.service,
+          result: failed ? 'failure' : 'success',
+          hour: isoHour(result.hour),
+        };
+      case 'not-found':
+        throw new HttpError(404, ADMIN.notFound);
+      case 'insufficient':
+        throw new HttpError(402, SANDBOX_ONLY.insufficient(result.credits));
+    }
+  });
+
+  app.post(`${SANDBOX_ONLY_PREFIX}/accounts`, (request, reply) => {
+    const body = bodyOf(request, ADMIN.notObject);
+    if (!Array.isArray(body.accounts)) {
+      throw new HttpError(422, SANDBOX_ONLY.accounts);
+    }
+    const accounts: AdminAccount[] = body.accounts.map((item: unknown) => {
+      if (!isRecord(item)) {
+        throw new HttpError(422, SANDBOX_ONLY.accounts);
+      }
+      return {
+        email: parseEmail(item.email, ADMIN),
+        credits: nonNegativeInteger(item.credits ?? 0, ADMIN.credits),
+      };
+    });
+    reply.code(201);
+    return { created: store.seedAdminAccounts(accounts) };
+  });
+
   const zapier = await registerZapier(app, store, settings.now);
   return { app, zapier };
 }
@@ -634,7 +849,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           : undefined,
     }));
     app.server.on('request', (request: { url?: string }) => {
-      if (!isZapierPath(request.url ?? '')) {
+      const url = request.url ?? '';
+      if (!isZapierPath(url) && !url.startsWith(`${SANDBOX_ONLY_PREFIX}/`)) {
         count += 1;
       }
     });

@@ -46,7 +46,10 @@ export interface App {
 }
 
 export interface ZipApp extends App {
-  /** From the child process's start to its last answer, in wall-clock and CPU milliseconds. */
+  /**
+   * From the child process's start to its last answer, in wall-clock and CPU milliseconds, and
+   * its peak memory so far.
+   */
   lastAnswer: () => Timing;
   /** Every module the child loaded for the app, and where zapier-platform-core resolved. */
   modules: () => Promise<{ files: string[]; core: string }>;
@@ -122,6 +125,8 @@ type Message = { id: number } & ({ op: 'event'; event: LambdaEvent } | { op: 'mo
 interface Timing {
   wallMs: number;
   cpuMs: number;
+  /** The child's peak resident memory so far (it only grows), in kilobytes. */
+  maxRssKb: number;
 }
 type Reply = { id: number; timing: Timing } & (
   { ok: true; value: unknown } | { ok: false; name: string; message: string }
@@ -142,7 +147,7 @@ export const zipApp = (appDir: string): ZipApp => {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';
-  let last: Timing = { wallMs: Number.NaN, cpuMs: Number.NaN };
+  let last: Timing = { wallMs: Number.NaN, cpuMs: Number.NaN, maxRssKb: Number.NaN };
   let exited = false;
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
@@ -202,7 +207,11 @@ export const zipApp = (appDir: string): ZipApp => {
 
 const timing = (): Timing => {
   const { user, system } = process.cpuUsage();
-  return { wallMs: performance.now(), cpuMs: (user + system) / 1000 };
+  return {
+    wallMs: performance.now(),
+    cpuMs: (user + system) / 1000,
+    maxRssKb: process.resourceUsage().maxRSS,
+  };
 };
 
 /** The child side of zipApp: serves events for the app in its working directory. */

@@ -15,6 +15,7 @@ import { checkExchanges, formatViolation } from '../sandbox/conformance';
 import {
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
+  SANDBOX_ONLY_PREFIX,
   startSandbox,
 } from '../sandbox/server';
 import { projectApp } from './harness';
@@ -28,8 +29,13 @@ export interface StoryStep {
   method: string;
   inputData: Record<string, unknown>;
   meta?: Bundle['meta'];
-  /** Runs after the step; throws (with a reason) when the result is not what the story needs. */
+  /**
+   * Runs after the step; throws (with a reason) when the result is not what the story needs. A
+   * trigger's poll is checked on what runs its Zap: the items whose ID the Zap has not seen.
+   */
   expect: (result: unknown) => void;
+  /** What users do on the site before the step: calls to its API that spend their credits. */
+  site?: { say: string; spend: Spend[] };
   /**
    * The fewest requests the step can take (the bench's budget): one per action, two only where
    * the API leaves no other way: granting credits to an account that does not exist yet (PATCH
@@ -37,6 +43,15 @@ export interface StoryStep {
    * must be read before the difference is granted or the account made).
    */
   requests: number;
+}
+
+/** Calls a user makes to the site's API, as the sandbox-only POST /sandbox/consume records them. */
+export interface Spend {
+  email: string;
+  service: 'search' | 'browser';
+  credits: number;
+  calls: number;
+  failed?: boolean;
 }
 
 export interface StepReport {
@@ -81,6 +96,38 @@ const listOf =
       fail(`expected ${length} result(s), got ${JSON.stringify(result)}`);
     }
   };
+
+/** What a poll fires: nothing, or these emails in this order. */
+const fires =
+  (...emails: string[]) =>
+  (result: unknown): void => {
+    const fired = Array.isArray(result)
+      ? result.map((item: unknown) => asRecord(item).email)
+      : fail(`expected the items of a poll, got ${JSON.stringify(result)}`);
+    if (JSON.stringify(fired) !== JSON.stringify(emails)) {
+      fail(`expected the Zap to run for ${JSON.stringify(emails)}, got ${JSON.stringify(fired)}`);
+    }
+  };
+
+/** Checks the one result of a search for every key/value of `wanted`. */
+const found =
+  (wanted: Result) =>
+  (result: unknown): void => {
+    listOf(1)(result);
+    has(wanted)(Array.isArray(result) ? result[0] : undefined);
+  };
+
+const NEW_USER = 'triggers.new_user.operation.perform';
+const CREDITS_LOW = 'triggers.credits_low.operation.perform';
+const NEW_USER_ZAP = { zap: { id: 'story-new-user' } };
+const CREDITS_LOW_ZAP = { zap: { id: 'story-credits-low' } };
+const LOW = { threshold: '100' };
+const STARTED = Date.now();
+/** The story's spending happens now: the period runs from a day ago to an hour ahead. */
+const PERIOD = {
+  from: new Date(STARTED - 24 * 3600_000).toISOString(),
+  to: new Date(STARTED + 3600_000).toISOString(),
+};
 
 const JANE = 'Jane.Doe@Example.com';
 const SAM = 'sam.lee@example.com';
@@ -153,10 +200,28 @@ export const STORY: StoryStep[] = [
   },
   {
     provider: 'admin',
+    title: 'Turn on a New User Zap (its first poll only records who is there)',
+    method: NEW_USER,
+    inputData: {},
+    meta: { ...NEW_USER_ZAP, isPopulatingDedupe: true },
+    expect: fires(),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
     title: 'Add User with starting credits',
     method: 'creates.add_user.operation.perform',
     inputData: { email: JANE, credits: '100' },
     expect: has({ email: JANE.toLowerCase(), credits: 100 }),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
+    title: 'New User polls: Jane appeared, the Zap runs once',
+    method: NEW_USER,
+    inputData: {},
+    meta: NEW_USER_ZAP,
+    expect: fires(JANE.toLowerCase()),
     requests: 1,
   },
   {
@@ -185,6 +250,25 @@ export const STORY: StoryStep[] = [
   },
   {
     provider: 'admin',
+    title: 'New User polls: Sam appeared too; Jane does not run the Zap again',
+    method: NEW_USER,
+    inputData: {},
+    meta: NEW_USER_ZAP,
+    expect: fires(SAM),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
+    title:
+      'Turn on a Credits Running Low Zap, below 100 credits (Sam, already at 0, will not run it)',
+    method: CREDITS_LOW,
+    inputData: LOW,
+    meta: { ...CREDITS_LOW_ZAP, isPopulatingDedupe: true },
+    expect: fires(),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
     title: 'Provision Credits, Add 50',
     method: 'creates.provision_credits.operation.perform',
     inputData: { email: JANE, credits: '50', mode: 'add' },
@@ -205,6 +289,88 @@ export const STORY: StoryStep[] = [
     method: 'creates.provision_credits.operation.perform',
     inputData: { email: JANE, credits: 500, mode: 'atLeast' },
     expect: has({ credits: 500, granted: 0 }),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
+    title: 'Credits Running Low polls: Jane spent down to 50, the Zap runs once',
+    method: CREDITS_LOW,
+    inputData: LOW,
+    meta: CREDITS_LOW_ZAP,
+    site: {
+      say: 'Jane makes 45 search calls (450 credits)',
+      spend: [{ email: JANE, service: 'search', credits: 450, calls: 45 }],
+    },
+    expect: fires(JANE.toLowerCase()),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
+    title: 'Credits Running Low polls: Jane spent more (20 left), still the same low: nothing',
+    method: CREDITS_LOW,
+    inputData: LOW,
+    meta: CREDITS_LOW_ZAP,
+    site: {
+      say: 'Jane makes 3 browser calls (30 credits)',
+      spend: [{ email: JANE, service: 'browser', credits: 30, calls: 3 }],
+    },
+    expect: fires(),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
+    title: 'Provision Credits, Top Up Jane to 500 again (she bought a pack)',
+    method: 'creates.provision_credits.operation.perform',
+    inputData: { email: JANE, credits: '500', mode: 'atLeast' },
+    expect: has({ credits: 500, granted: 480 }),
+    requests: 2,
+  },
+  {
+    provider: 'admin',
+    title: 'Credits Running Low polls: Jane is back above 100, nothing',
+    method: CREDITS_LOW,
+    inputData: LOW,
+    meta: CREDITS_LOW_ZAP,
+    expect: fires(),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
+    title: 'Credits Running Low polls: Jane spent down to 80, the Zap runs again',
+    method: CREDITS_LOW,
+    inputData: LOW,
+    meta: CREDITS_LOW_ZAP,
+    site: {
+      say: 'Jane makes 42 search calls (420 credits), and 2 that fail (no credits)',
+      spend: [
+        { email: JANE, service: 'search', credits: 420, calls: 42 },
+        { email: JANE, service: 'search', credits: 0, calls: 2, failed: true },
+      ],
+    },
+    expect: fires(JANE.toLowerCase()),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
+    title: "Find Usage: Jane's spending since yesterday, per service",
+    method: 'searches.find_usage.operation.perform',
+    inputData: { email: JANE, ...PERIOD },
+    expect: found({
+      email: JANE.toLowerCase(),
+      calls: 92,
+      failedCalls: 2,
+      credits: 900,
+      searchCredits: 870,
+      browserCredits: 30,
+    }),
+    requests: 1,
+  },
+  {
+    provider: 'admin',
+    title: "Find Usage: every user's search calls since yesterday",
+    method: 'searches.find_usage.operation.perform',
+    inputData: { ...PERIOD, service: 'search' },
+    expect: found({ email: 'all users', users: 1, calls: 89, credits: 870, browserCalls: 0 }),
     requests: 1,
   },
   {
@@ -284,6 +450,26 @@ const short = (value: unknown): string => {
   return text.length > 150 ? `${text.slice(0, 149)}…` : text;
 };
 
+/**
+ * What a poll runs its Zap for, as Zapier decides (https://docs.zapier.com/platform/build/deduplication):
+ * the first poll of a Zap (`isPopulatingDedupe`) only records the IDs; later polls run it for each
+ * item whose ID the Zap has not seen.
+ */
+const fired = (
+  seen: Map<string, Set<string>>,
+  meta: Bundle['meta'],
+  items: readonly unknown[],
+): unknown[] => {
+  const zap = JSON.stringify(meta?.zap ?? null);
+  const ids = seen.get(zap) ?? new Set<string>();
+  seen.set(zap, ids);
+  const fresh = items.filter((item) => !ids.has(String(asRecord(item).id)));
+  for (const item of items) {
+    ids.add(String(asRecord(item).id));
+  }
+  return meta?.isPopulatingDedupe === true ? [] : fresh;
+};
+
 /** Runs the story through `app` against a fresh sandbox; throws at the first step that fails. */
 export const runStory = async (
   app: App,
@@ -315,10 +501,28 @@ export const runStory = async (
       baseUrl: sandbox.adminBaseUrl,
     },
   };
+  // Zapier's deduplication, per Zap: the IDs each Zap has seen.
+  const seen = new Map<string, Set<string>>();
+  const spend = async (body: Spend): Promise<void> => {
+    const response = await fetch(`${sandbox.adminBaseUrl}${SANDBOX_ONLY_PREFIX}/consume`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) {
+      throw new Error(`spending failed (${String(response.status)}): ${await response.text()}`);
+    }
+  };
   try {
     const steps: StepReport[] = [];
     for (const [index, step] of STORY.entries()) {
       const name = `${String(index + 1).padStart(2)}. [${step.provider}] ${step.title}`;
+      for (const body of step.site?.spend ?? []) {
+        await spend(body);
+      }
       const bundle: Bundle = {
         authData: connections[step.provider],
         inputData: step.inputData,
@@ -326,8 +530,14 @@ export const runStory = async (
       };
       const before = sandbox.requestCount();
       let result: unknown;
+      let returned = '';
       try {
         result = await app.execute(step.method, bundle, rpcFor(step.provider));
+        if (step.method.startsWith('triggers.')) {
+          const items = Array.isArray(result) ? result : [];
+          returned = ` (the poll returned ${String(items.length)})`;
+          result = fired(seen, step.meta, items);
+        }
         step.expect(result);
       } catch (error) {
         log(`✗ ${name}\n     sent ${short(step.inputData)}\n     ${reasonOf(error)}`);
@@ -336,7 +546,10 @@ export const runStory = async (
         );
       }
       steps.push({ step, requests: sandbox.requestCount() - before });
-      log(`✓ ${name}\n     sent ${short(step.inputData)}\n     got  ${short(result)}`);
+      const site = step.site === undefined ? '' : `\n     meanwhile: ${step.site.say}`;
+      log(
+        `✓ ${name}${site}\n     sent ${short(step.inputData)}\n     got  ${short(result)}${returned}`,
+      );
     }
     const conformance = await checkExchanges(sandbox.takeExchanges());
     if (conformance.violations.length > 0) {

@@ -13,6 +13,7 @@ export type RouteName =
   | 'findUsers'
   | 'grantCredits'
   | 'ownAccount'
+  | 'usageReport'
   | 'keyCheck';
 
 export interface Route {
@@ -54,6 +55,7 @@ export const PROVIDERS: Record<ProviderId, Provider> = {
       findUsers: { method: 'GET', path: '/users' },
       grantCredits: { method: 'PATCH', path: '/users' },
       ownAccount: { method: 'GET', path: '/user' },
+      usageReport: { method: 'GET', path: '/usage' },
       keyCheck: { method: 'GET', path: '/user' },
     },
   },

@@ -80,3 +80,42 @@ export const textAt = (data: unknown, key: string): string | undefined => {
   const value: unknown = Reflect.get(data, key);
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 };
+
+/** A row of the admin API's usage report (GET /usage): one email, service and result. */
+export interface UsageRow {
+  email: string;
+  service: string;
+  result: string;
+  calls: number;
+  credits: number;
+}
+
+const isCount = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+const isUsageRow = (value: unknown): value is UsageRow =>
+  typeof value === 'object' &&
+  value !== null &&
+  'email' in value &&
+  typeof value.email === 'string' &&
+  'service' in value &&
+  typeof value.service === 'string' &&
+  'result' in value &&
+  typeof value.result === 'string' &&
+  'calls' in value &&
+  isCount(value.calls) &&
+  'credits' in value &&
+  isCount(value.credits);
+
+export const readUsage = (z: ZObject, data: unknown): UsageRow[] => {
+  if (!Array.isArray(data) || !data.every(isUsageRow)) {
+    throw unexpected(z, 'a usage report (email, service, result, calls and credits per row)');
+  }
+  return data.map(({ email, service, result, calls, credits }) => ({
+    email,
+    service,
+    result,
+    calls,
+    credits,
+  }));
+};

@@ -22,7 +22,8 @@ describe('the public contract', () => {
       'change_role',
       'remove_user',
     ]);
-    expect(Object.keys(App.searches)).toEqual(['find_user']);
+    expect(Object.keys(App.searches)).toEqual(['find_user', 'find_usage']);
+    expect(Object.keys(App.triggers)).toEqual(['new_user', 'credits_low']);
     expect(Object.keys(App.searchOrCreates ?? {})).toEqual(['find_user']);
     expect(App.searchOrCreates).toMatchObject({
       find_user: { key: 'find_user', search: 'find_user', create: 'add_user' },
@@ -55,6 +56,9 @@ describe('the public contract', () => {
     expect(inputKeys(App.creates.change_role)).toEqual(['email', 'role', 'clearRole']);
     expect(inputKeys(App.creates.remove_user)).toEqual(['email', 'ignoreMissing']);
     expect(inputKeys(App.searches.find_user)).toEqual(['email']);
+    expect(inputKeys(App.searches.find_usage)).toEqual(['email', 'from', 'to', 'service']);
+    expect(inputKeys(App.triggers.credits_low)).toEqual(['threshold', 'account']);
+    expect(inputKeys(App.triggers.new_user)).toEqual([]);
   });
 });
 
@@ -66,7 +70,7 @@ describe('values as Zapier delivers them', () => {
   }
   /** Every input field of every trigger, create and search, as the definition holds it. */
   const fields: Field[] = [App.triggers, App.creates, App.searches].flatMap((group) =>
-    Object.entries(group ?? {}).flatMap(([action, definition]: [string, unknown]) => {
+    Object.entries(group).flatMap(([action, definition]: [string, unknown]) => {
       const operation: unknown =
         typeof definition === 'object' && definition !== null
           ? Reflect.get(definition, 'operation')

@@ -539,6 +539,16 @@ describe('DESC: action description conventions', () => {
       "Updates a user's role with Whitelabel Users.",
       /not name the integration/,
     ],
+    [
+      'triggers.new_user.display.description',
+      'Fires when a user signs up.',
+      /start with "Triggers when", not "Fires when"/,
+    ],
+    [
+      'triggers.credits_low.display.description',
+      'Triggers when credits run low',
+      /end with a period/,
+    ],
   ])('flags %s = %j', (path, description, message) => {
     const app = copy();
     set(app, path, description);
@@ -552,6 +562,69 @@ describe('DESC: action description conventions', () => {
     set(app, 'creates.change_role.display.description', "Updates a user's role in Acme Admin.");
     expect(codesAndKeys(introduced(app, { appNames: ['Acme Admin'] }))).toEqual([
       { code: 'DESC', key: 'creates.change_role.display.description' },
+    ]);
+  });
+});
+
+describe('POLL: a polling trigger gives Zapier an ID to deduplicate by', () => {
+  it.each([
+    ['null', null],
+    ['an empty string', ' '],
+    ['an object', { email: 'jane@example.com' }],
+  ])('flags a sample ID that is %s', (_case, id) => {
+    expect(
+      breakWith((app) => {
+        set(app, 'triggers.new_user.operation.sample.id', id);
+      }),
+    ).toEqual(
+      expect.arrayContaining([{ code: 'POLL', key: 'triggers.new_user.operation.sample.id' }]),
+    );
+  });
+
+  it('flags a trigger that does not declare its ID as an output field', () => {
+    expect(
+      breakWith((app) => {
+        set(app, 'triggers.credits_low.operation.outputFields', [
+          { key: 'email', label: 'Email', type: 'string' },
+        ]);
+      }),
+    ).toEqual([{ code: 'POLL', key: 'triggers.credits_low.operation.outputFields' }]);
+  });
+
+  it('asks for the fields marked primary instead of "id" when there are some', () => {
+    const app = copy();
+    set(app, 'triggers.new_user.operation.outputFields.email.primary', true);
+    expect(introduced(app)).toEqual([]);
+    set(app, 'triggers.new_user.operation.sample.email', 7.5);
+    expect(codesAndKeys(introduced(app))).toEqual([
+      { code: 'D024', key: 'triggers.new_user.operation.sample.email' },
+    ]);
+    set(app, 'triggers.new_user.operation.sample.email', '');
+    expect(codesAndKeys(introduced(app))).toEqual([
+      { code: 'POLL', key: 'triggers.new_user.operation.sample.email' },
+    ]);
+  });
+
+  it('leaves hook triggers alone', () => {
+    const app = copy();
+    set(app, 'triggers.new_user.operation.type', 'hook');
+    set(app, 'triggers.new_user.operation.outputFields', []);
+    expect(introduced(app)).toEqual([]);
+  });
+
+  it('relies on D012 for a trigger without a sample, and on D010 for a sample without an ID', () => {
+    expect(
+      breakWith((app) => {
+        unset(app, 'triggers.credits_low.operation.sample');
+      }),
+    ).toEqual([{ code: 'D012', key: 'triggers.credits_low.operation.sample' }]);
+    expect(
+      breakWith((app) => {
+        unset(app, 'triggers.new_user.operation.sample.id');
+      }),
+    ).toEqual([
+      { code: 'D010', key: 'triggers.new_user.operation.sample.id' },
+      { code: 'D024', key: 'triggers.new_user.operation.sample.id' },
     ]);
   });
 });

@@ -100,6 +100,7 @@ describe('startupMessage', () => {
     expect(message).toMatch(
       /provider: dealai\n\s+API key:\s+sandbox-dealai-key\n\s+base URL: http:\/\/127\.0\.0\.1:4010\/api\/2024-01\/whitelabel\n/,
     );
+    expect(message).toContain('POST /sandbox/consume');
     expect(message).toMatch(
       /provider: admin\n\s+token:\s+sandbox-admin-token\n\s+base URL: http:\/\/127\.0\.0\.1:4010\n/,
     );

@@ -4,7 +4,8 @@
  *
  * Reference: https://docs.zapier.com/platform/publish/integration-checks-reference (each check's
  * code below is Zapier's). Where this file is stricter than the reference, the check's comment
- * says so. `DESC` is ours: the house rules for action descriptions.
+ * says so. `DESC` and `POLL` are ours: the house rules for action descriptions, and what
+ * Zapier's deduplication needs from a polling trigger.
  *
  * Like Zapier, the checks read the serialized definition (`definitionOf`): functions are replaced
  * by `$func$<arity>$f$` markers, the way `zapier-platform build` writes definition.json.
@@ -699,23 +700,30 @@ const d024: Check = (app) =>
 
 const normalizedName = (text: string): string => text.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 
+type Kind = 'create' | 'search' | 'trigger';
+
+const KIND_OF_GROUP: Readonly<Record<Action['group'], Kind>> = {
+  creates: 'create',
+  searches: 'search',
+  triggers: 'trigger',
+};
+
 /**
  * DESC (ours): a create's description starts with a third-person verb ("Creates", "Updates",
- * "Adds", "Removes"), a search's or search-or-create's with "Finds"; 1 to 3 sentences ending in
- * a period; and it never names the integration itself.
+ * "Adds", "Removes"), a search's or search-or-create's with "Finds", a trigger's with "Triggers
+ * when" (Zapier's own wording for triggers); 1 to 3 sentences ending in a period; and it never
+ * names the integration itself.
  */
 const desc: Check = (app, options) => {
   const names = options.appNames.map(normalizedName).filter((name) => name !== '');
-  const described: [string, 'create' | 'search', unknown][] = [
-    ...actionsOf(app)
-      .filter(({ group }) => group !== 'triggers')
-      .map(({ path, group, definition }): [string, 'create' | 'search', unknown] => [
-        `${path}.display.description`,
-        group === 'creates' ? 'create' : 'search',
-        isRecord(definition.display) ? definition.display.description : undefined,
-      ]),
+  const described: [string, Kind, unknown][] = [
+    ...actionsOf(app).map(({ path, group, definition }): [string, Kind, unknown] => [
+      `${path}.display.description`,
+      KIND_OF_GROUP[group],
+      isRecord(definition.display) ? definition.display.description : undefined,
+    ]),
     ...SEARCH_OR_CREATE_GROUPS.flatMap((group) =>
-      recordsIn(app[group]).map(([key, definition]): [string, 'search', unknown] => [
+      recordsIn(app[group]).map(([key, definition]): [string, Kind, unknown] => [
         `${group}.${key}.display.description`,
         'search',
         isRecord(definition.display) ? definition.display.description : undefined,
@@ -734,6 +742,9 @@ const desc: Check = (app, options) => {
     if (kind === 'search' && firstWord !== 'Finds') {
       problems.push(`start with "Finds", not "${firstWord}"`);
     }
+    if (kind === 'trigger' && !text.startsWith('Triggers when ')) {
+      problems.push(`start with "Triggers when", not "${text.split(/\s+/).slice(0, 2).join(' ')}"`);
+    }
     const sentences = text.split(/(?<=[.!?])\s+/).filter((sentence) => sentence !== '');
     if (sentences.length < 1 || sentences.length > 3) {
       problems.push(`be 1 to 3 sentences, not ${sentences.length}`);
@@ -751,6 +762,46 @@ const desc: Check = (app, options) => {
   });
 };
 
+/**
+ * POLL (ours): what Zapier's deduplication needs from a polling trigger, as far as the definition
+ * shows it. Zapier fires for each item whose primary key (`id`, or the output fields marked
+ * `primary`) it has not seen; its own runtime check fails a poll whose items lack `id`
+ * (zapier-platform-core's triggerHasId). So the primary key is declared as an output field, and
+ * the sample gives it a non-empty string or a number, never an object or null. D010 and D012 ask
+ * for the sample itself.
+ */
+const poll: Check = (app) =>
+  actionsOf(app)
+    .filter(({ group, operation }) => group === 'triggers' && operation.type !== 'hook')
+    .flatMap(({ path, operation }) => {
+      const fields = fieldsIn(operation.outputFields);
+      const primary = fields.filter(([, field]) => field.primary === true).map(([key]) => key);
+      const keys = primary.length > 0 ? primary : ['id'];
+      const sample = isRecord(operation.sample) ? operation.sample : undefined;
+      return keys.flatMap((key): Finding[] => {
+        const findings: Finding[] = [];
+        if (!fields.some(([segment]) => segment === key)) {
+          findings.push({
+            code: 'POLL',
+            key: `${path}.operation.outputFields`,
+            message: `Declare the primary key "${key}" as an output field, with a label, so users see what identifies an item.`,
+          });
+        }
+        const value = sample === undefined ? undefined : sampleValue(sample, key);
+        const usable =
+          (typeof value === 'string' && value.trim() !== '') ||
+          (typeof value === 'number' && Number.isFinite(value));
+        if (sample !== undefined && value !== undefined && !usable) {
+          findings.push({
+            code: 'POLL',
+            key: `${path}.operation.sample.${key}`,
+            message: `The primary key "${key}" is ${valueText(value)}; Zapier deduplicates by it, so give it a non-empty string or a number.`,
+          });
+        }
+        return findings;
+      });
+    });
+
 export const CHECKS: Readonly<Record<string, Check>> = {
   D002: d002,
   D003: d003,
@@ -766,6 +817,7 @@ export const CHECKS: Readonly<Record<string, Check>> = {
   D023: d023,
   D024: d024,
   DESC: desc,
+  POLL: poll,
 };
 
 /** Every finding for `app`, in the order of CHECKS; `[]` when it passes. */
