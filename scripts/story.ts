@@ -425,7 +425,7 @@ export const STORY: StoryStep[] = [
     provider: 'admin',
     title: 'Remove User again, Succeed If Already Gone',
     method: 'creates.remove_user.operation.perform',
-    inputData: { email: JANE, ignoreMissing: true },
+    inputData: { email: JANE, ignoreMissing: 'yes' },
     expect: has({ removed: false }),
     requests: 1,
   },

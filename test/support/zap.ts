@@ -5,6 +5,18 @@
  */
 
 export type Meta = Record<string, unknown>;
+
+/**
+ * What z.cache holds under the app tester's in-memory stand-in (which ignores scope and nx), for
+ * unit tests that look at a trigger's memory.
+ */
+export const testerCache = (appTester: unknown): Record<string, unknown> => {
+  const stored: unknown =
+    typeof appTester === 'function' ? Reflect.get(appTester, 'zcacheTestObj') : undefined;
+  return typeof stored === 'object' && stored !== null
+    ? Object.fromEntries(Object.entries(stored))
+    : {};
+};
 export type Item = Record<string, unknown>;
 
 /** Runs the trigger's perform with this `bundle.meta`, as the platform would, and returns its items. */

@@ -20,7 +20,7 @@ import {
   unmatched,
 } from '../helpers';
 import { dropCacheWrites } from '../support/cache-faults';
-import { zapOf } from '../support/zap';
+import { testerCache, zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
 
 // The typings give a trigger's operation as polling or hook; this one polls.
@@ -40,12 +40,7 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-const cache = (): Record<string, unknown> => {
-  const stored: unknown = Reflect.get(appTester, 'zcacheTestObj');
-  return typeof stored === 'object' && stored !== null
-    ? Object.fromEntries(Object.entries(stored))
-    : {};
-};
+const cache = (): Record<string, unknown> => testerCache(appTester);
 
 /** One poll of the trigger as Zapier runs it, against these accounts (GET /users). */
 const pollWith =

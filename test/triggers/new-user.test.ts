@@ -18,7 +18,7 @@ import {
   unmatched,
 } from '../helpers';
 import { dropCacheWrites } from '../support/cache-faults';
-import { zapOf } from '../support/zap';
+import { testerCache, zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
 
 // The typings give a trigger's operation as polling or hook; this one polls.
@@ -31,12 +31,7 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-const cache = (): Record<string, unknown> => {
-  const stored: unknown = Reflect.get(appTester, 'zcacheTestObj');
-  return typeof stored === 'object' && stored !== null
-    ? Object.fromEntries(Object.entries(stored))
-    : {};
-};
+const cache = (): Record<string, unknown> => testerCache(appTester);
 
 const user = (name: string, credits = 0): Account => ({ email: `${name}@example.com`, credits });
 
