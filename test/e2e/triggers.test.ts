@@ -3,29 +3,18 @@
  * (turning the Zap on) only records IDs, later polls fire for IDs not seen before.
  */
 import App from '../../index';
-import { SANDBOX_ADMIN_TOKEN_DEFAULT, SANDBOX_OWNER_EMAIL } from '../../sandbox/server';
+import { SANDBOX_OWNER_EMAIL } from '../../sandbox/server';
 import { MEMORY_TTL_SECONDS } from '../../src/memory';
 import { execute } from '../support/lambda';
 import { zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
-import { invoke, useSandbox } from './setup';
+import { invoke, postAsOwner, useSandbox } from './setup';
 
 // The sandbox's cache expires entries by this clock.
 let clock = Date.now();
 const { admin, sandbox, zapier } = useSandbox({ now: () => clock });
 
-const post = async (route: string, body: object): Promise<unknown> => {
-  const response = await fetch(`${sandbox().adminBaseUrl}${route}`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
-      'Content-Type': 'application/json',
-    },
-    body: JSON.stringify(body),
-  });
-  expect(response.ok).toBe(true);
-  return response.json();
-};
+const post = (route: string, body: object) => postAsOwner(sandbox(), route, body);
 
 const spend = (email: string, credits: number) =>
   post('/sandbox/consume', { email, service: 'search', credits });

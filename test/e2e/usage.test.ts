@@ -1,22 +1,11 @@
 import App from '../../index';
-import { SANDBOX_ADMIN_TOKEN_DEFAULT } from '../../sandbox/server';
 import { failure, messageOf } from '../helpers';
-import { invoke, useSandbox } from './setup';
+import { invoke, postAsOwner, useSandbox } from './setup';
 
 const { admin, sandbox } = useSandbox();
 const findUsage = App.searches.find_usage;
 
-const post = async (route: string, body: object): Promise<void> => {
-  const response = await fetch(`${sandbox().adminBaseUrl}${route}`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
-      'Content-Type': 'application/json',
-    },
-    body: JSON.stringify(body),
-  });
-  expect(response.ok).toBe(true);
-};
+const post = (route: string, body: object) => postAsOwner(sandbox(), route, body);
 
 describe('Find Usage, end to end', () => {
   beforeAll(async () => {
