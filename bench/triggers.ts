@@ -16,7 +16,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { SANDBOX_ADMIN_TOKEN_DEFAULT, SANDBOX_ONLY_PREFIX, startSandbox } from '../sandbox/server';
+import {
+  SANDBOX_ADMIN_TOKEN_DEFAULT,
+  SANDBOX_ONLY_PREFIX,
+  postAsOwner,
+  startSandbox,
+} from '../sandbox/server';
 import type { Sandbox } from '../sandbox/server';
 import { buildProjectZip } from '../scripts/build-zip';
 import { zipApp } from '../scripts/harness';
@@ -68,20 +73,6 @@ interface Scenario {
 
 const email = (index: number): string => `user${String(index).padStart(6, '0')}@bench.example`;
 
-const adminCall = async (sandbox: Sandbox, route: string, body: object): Promise<void> => {
-  const response = await fetch(`${sandbox.adminBaseUrl}${route}`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
-      'Content-Type': 'application/json',
-    },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) {
-    throw new Error(`${route} answered ${String(response.status)}: ${await response.text()}`);
-  }
-};
-
 /** Adds accounts `from` to `to` (excluded): every tenth with 50 credits, the others 1,000. */
 const seed = async (sandbox: Sandbox, from: number, to: number): Promise<void> => {
   for (let start = from; start < to; start += 5_000) {
@@ -89,7 +80,7 @@ const seed = async (sandbox: Sandbox, from: number, to: number): Promise<void> =
       const index = start + offset;
       return { email: email(index), credits: index % BELOW_EVERY === 0 ? 50 : 1_000 };
     });
-    await adminCall(sandbox, `${SANDBOX_ONLY_PREFIX}/accounts`, { accounts });
+    await postAsOwner(sandbox, `${SANDBOX_ONLY_PREFIX}/accounts`, { accounts });
   }
 };
 
@@ -129,7 +120,7 @@ const SCENARIOS: Scenario[] = [
           // The first 100 accounts with 1,000 credits each spend 950.
           const spenders = Array.from({ length: 111 }, (_, index) => index + 1);
           for (const index of spenders.filter((index) => index % BELOW_EVERY !== 0)) {
-            await adminCall(sandbox, `${SANDBOX_ONLY_PREFIX}/consume`, {
+            await postAsOwner(sandbox, `${SANDBOX_ONLY_PREFIX}/consume`, {
               email: email(index),
               service: 'search',
               credits: 950,

@@ -821,6 +821,32 @@ function formatUrl(address: AddressInfo): string {
 }
 
 /** Starts the sandbox and resolves once it listens. */
+/**
+ * POSTs straight to a running sandbox as its owner (the admin token): an account to seed
+ * (`/users`) or a sandbox-only control (`/sandbox/consume`, `/sandbox/accounts`), for the story,
+ * the bench and the tests. Returns the JSON answer; throws with the status and text otherwise.
+ */
+export async function postAsOwner(
+  sandbox: Pick<Sandbox, 'adminBaseUrl'>,
+  route: string,
+  body: object,
+): Promise<unknown> {
+  const response = await fetch(`${sandbox.adminBaseUrl}${route}`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    throw new Error(`POST ${route} answered ${String(response.status)}: ${text}`);
+  }
+  const answer: unknown = text === '' ? undefined : JSON.parse(text);
+  return answer;
+}
+
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const store = new SandboxStore({
     path: options.dbPath ?? ':memory:',

@@ -16,6 +16,7 @@ import {
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
   SANDBOX_ONLY_PREFIX,
+  postAsOwner,
   startSandbox,
 } from '../sandbox/server';
 import { projectApp } from './harness';
@@ -504,17 +505,7 @@ export const runStory = async (
   // Zapier's deduplication, per Zap: the IDs each Zap has seen.
   const seen = new Map<string, Set<string>>();
   const spend = async (body: Spend): Promise<void> => {
-    const response = await fetch(`${sandbox.adminBaseUrl}${SANDBOX_ONLY_PREFIX}/consume`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
-        'Content-Type': 'application/json',
-      },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok) {
-      throw new Error(`spending failed (${String(response.status)}): ${await response.text()}`);
-    }
+    await postAsOwner(sandbox, `${SANDBOX_ONLY_PREFIX}/consume`, body);
   };
   try {
     const steps: StepReport[] = [];

@@ -89,24 +89,3 @@ export const invoke = (
   authData: Record<string, string>,
   inputData: Record<string, unknown> = {},
 ): Promise<unknown> => appTester(callable(fn), { authData, inputData });
-
-/**
- * Sends a POST straight to the sandbox as its owner (the admin token): an account to seed
- * (`/users`) or a sandbox-only control (`/sandbox/consume`). Fails the test unless it succeeds.
- */
-export const postAsOwner = async (
-  sandbox: Sandbox,
-  route: string,
-  body: object,
-): Promise<unknown> => {
-  const response = await fetch(`${sandbox.adminBaseUrl}${route}`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
-      'Content-Type': 'application/json',
-    },
-    body: JSON.stringify(body),
-  });
-  expect(response.ok).toBe(true);
-  return response.json();
-};

@@ -3,12 +3,12 @@
  * (turning the Zap on) only records IDs, later polls fire for IDs not seen before.
  */
 import App from '../../index';
-import { SANDBOX_OWNER_EMAIL } from '../../sandbox/server';
+import { SANDBOX_OWNER_EMAIL, postAsOwner } from '../../sandbox/server';
 import { MEMORY_TTL_SECONDS } from '../../src/memory';
 import { execute } from '../support/lambda';
 import { zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
-import { invoke, postAsOwner, useSandbox } from './setup';
+import { invoke, useSandbox } from './setup';
 
 // The sandbox's cache expires entries by this clock.
 let clock = Date.now();

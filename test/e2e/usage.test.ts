@@ -1,6 +1,7 @@
 import App from '../../index';
+import { postAsOwner } from '../../sandbox/server';
 import { failure, messageOf } from '../helpers';
-import { invoke, postAsOwner, useSandbox } from './setup';
+import { invoke, useSandbox } from './setup';
 
 const { admin, sandbox } = useSandbox();
 const findUsage = App.searches.find_usage;
