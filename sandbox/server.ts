@@ -99,11 +99,13 @@ const EMAIL_PATTERN = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/u;
 
 type Provider = 'dealai' | 'admin';
 
+/** What a router answers for a path it has no route for (Fastify's and most gateways' shape). */
+export const ROUTER_NOT_FOUND = { error: 'Not Found' } as const;
+
 interface ProviderTexts {
   malformed: string;
   missingCredential: string;
   invalidCredential: string;
-  routeNotFound: string;
   unknown: string;
   rateLimited: (seconds: number) => string;
 }
@@ -113,7 +115,6 @@ const TEXTS: Record<Provider, ProviderTexts> = {
     malformed: 'JSON was malformed',
     missingCredential: 'Authorization header must be provided',
     invalidCredential: 'Valid API token must be provided',
-    routeNotFound: 'Route is nonexistent',
     unknown: 'Unknown error occurred',
     rateLimited: (seconds) => `Rate limit was exceeded; please retry in ${seconds} seconds`,
   },
@@ -121,7 +122,6 @@ const TEXTS: Record<Provider, ProviderTexts> = {
     malformed: 'Request body is not valid JSON',
     missingCredential: 'Deal-AI-API-Key header is required',
     invalidCredential: 'Invalid API key',
-    routeNotFound: 'Route not found',
     unknown: 'Internal server error',
     rateLimited: (seconds) => `Rate limit exceeded; please retry in ${seconds} seconds`,
   },
@@ -580,19 +580,22 @@ async function buildApp(
     return sendError(reply, provider, 500, texts.unknown);
   });
 
+  // A path that is no route answers as a web framework's router does, before authentication and
+  // whatever the key: 404 with its JSON. A wrong Base URL (or a mistyped path) shows as that, not
+  // as a rejected key, and the integration's checks (src/client.ts) can tell it from the API's
+  // own 404 (text/plain on the Administration API; behind a key check on Deal.ai).
   app.setNotFoundHandler((request, reply) => {
     if (isZapierPath(request.url)) {
       return reply.code(404).send({ error: `Only ${RPC_PATH} and ${LOG_PATH} are here` });
     }
-    const provider = providerOf(request.url);
-    return sendError(reply, provider, 404, TEXTS[provider].routeNotFound);
+    return reply.code(404).type('application/json; charset=utf-8').send(ROUTER_NOT_FOUND);
   });
 
   // Authentication runs before the rate limiter's route hooks, so only valid credentials count.
-  // The Zapier side checks its own tokens (./zapier).
+  // The Zapier side checks its own tokens (./zapier); an unknown path is not authenticated.
   app.addHook('onRequest', (request, _reply, done) => {
     done(
-      isZapierPath(request.url)
+      isZapierPath(request.url) || request.is404
         ? undefined
         : authenticate(request, providerOf(request.url), secrets),
     );

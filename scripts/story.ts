@@ -40,8 +40,10 @@ export interface StoryStep {
   /**
    * The fewest requests the step can take (the bench's budget): one per action, two only where
    * the API leaves no other way: granting credits to an account that does not exist yet (PATCH
-   * answers 404, then POST creates it), and topping up a balance that is short or missing (it
-   * must be read before the difference is granted or the account made).
+   * answers 404, then POST creates it), topping up a balance that is short or missing (it must be
+   * read before the difference is granted or the account made), and, on Deal.ai, the connection
+   * test and an "already gone", whose answer is proved to be the API's own by the route refusing
+   * a key that cannot be valid (docs/api.md).
    */
   requests: number;
 }
@@ -139,11 +141,11 @@ const LEE = 'lee.park@example.com';
 export const STORY: StoryStep[] = [
   {
     provider: 'dealai',
-    title: 'Connect',
+    title: 'Connect (the key is accepted, and a key that cannot be valid is refused)',
     method: 'authentication.test',
     inputData: {},
     expect: has({ provider: 'dealai' }),
-    requests: 1,
+    requests: 2,
   },
   {
     provider: 'dealai',
@@ -185,11 +187,11 @@ export const STORY: StoryStep[] = [
   },
   {
     provider: 'dealai',
-    title: 'Remove User again, Succeed If Already Gone',
+    title: "Remove User again, Succeed If Already Gone (the 404 proved to be the API's own)",
     method: 'creates.remove_user.operation.perform',
     inputData: { email: JANE, ignoreMissing: 'true' },
     expect: has({ removed: false }),
-    requests: 1,
+    requests: 2,
   },
   {
     provider: 'admin',

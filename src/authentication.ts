@@ -10,29 +10,52 @@ export interface ConnectionCheck {
   label: string;
 }
 
-const readOwnEmail = (data: unknown): string | null => {
+/** The token's own account as GET /user documents it: a list of one `{email, credits}`. */
+const readOwnEmail = (data: unknown): string | undefined => {
   const first: unknown = Array.isArray(data) ? data[0] : data;
-  if (typeof first === 'object' && first !== null && 'email' in first) {
-    return typeof first.email === 'string' ? first.email : null;
+  if (
+    typeof first === 'object' &&
+    first !== null &&
+    'email' in first &&
+    typeof first.email === 'string' &&
+    first.email !== '' &&
+    'credits' in first &&
+    typeof first.credits === 'number'
+  ) {
+    return first.email;
   }
-  return null;
+  return undefined;
+};
+
+/** An answer as a message quotes it: JSON, cut at 120 characters. */
+const quote = (data: unknown): string => {
+  const text = data === undefined ? 'nothing' : JSON.stringify(data);
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
 };
 
 /**
- * Proves the key without changing anything. The admin API has a route for its own account. Deal.ai
- * has no read route at all, so we ask it to change the role of nobody (an empty body): the API has
- * to check the key before it can reject the body, so 401/403 mean a bad key and any other 4xx means
- * the key was accepted and only the (deliberately empty) request was refused.
+ * Proves the key and the Base URL without changing anything (docs/api.md, "Connection test").
+ * The Administration API has a route for the token's own account, and its answer must be that
+ * account. Deal.ai has no read route, so the request helper probes it (Api.probe): a role change
+ * for nobody (an empty body) must be refused for its body with this key, and refused for the key
+ * with a key that cannot be valid. A router or a catch-all answers both alike.
  */
 const test = async (z: ZObject, bundle: Bundle): Promise<ConnectionCheck> => {
   const api = openApi(z, bundle, 'The connection test', ['keyCheck']);
   const { provider, baseUrl } = api.connection;
   const host = new URL(baseUrl).host;
   if (provider.id === 'admin') {
-    const email = readOwnEmail(await api.call('keyCheck'));
-    return { provider: provider.id, host, email, label: email ?? `${provider.label} (${host})` };
+    const data = await api.call('keyCheck');
+    const email = readOwnEmail(data);
+    if (email === undefined) {
+      throw new z.errors.Error(
+        `The Base URL ${baseUrl} does not reach the ${provider.label}: GET /user answered ${quote(data)}, not the token's own account (its email and credits). Check the connection's Base URL.`,
+        'WrongBaseUrl',
+      );
+    }
+    return { provider: provider.id, host, email, label: email };
   }
-  await api.attempt('keyCheck', { body: {}, tolerate: ['missing', 'exists', 'refused'] });
+  await api.probe('keyCheck', { body: {} });
   return { provider: provider.id, host, email: null, label: `${provider.label} (${host})` };
 };
 

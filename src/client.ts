@@ -34,11 +34,17 @@ export interface Connection {
 }
 
 /**
- * Failures an action may take as an answer instead of an error: the account does not exist (404),
- * already exists (409), or the API refused the request for another client-side reason (other 4xx,
- * never 401/403/429).
+ * Failures an action may take as an answer instead of an error: the account does not exist (404)
+ * or already exists (409). They count only when they are the API's own answer (see
+ * {@link ownAnswer}): a router's 404 on a wrong Base URL is never an account that is gone.
  */
-export type Outcome = 'missing' | 'exists' | 'refused';
+export type Outcome = 'missing' | 'exists';
+
+/**
+ * A key no API issues, sent only where it cannot change anything: the connection test's probe and
+ * the check that a tolerated Deal.ai answer came from the API's own route (see docs/api.md).
+ */
+export const INVALID_KEY = 'zapier-whitelabel-users-invalid-key';
 
 export type ApiResult = { ok: true; data: unknown } | { ok: false; outcome: Outcome };
 
@@ -47,8 +53,9 @@ export interface CallOptions {
   params?: Record<string, string>;
   /**
    * Sending this request twice would do something twice (grant credits twice). When it times out
-   * or the connection drops, the API may already have applied it, so the run stops (HaltedError)
-   * instead of failing with an error that Zapier's autoreplay would send again.
+   * or the connection drops, the API may already have applied it: the error (`MaybeApplied`) asks
+   * the owner to check the account, and the action's guard (idempotency.ts) makes sure that a
+   * replay of the step sends nothing.
    */
   replayUnsafe?: boolean;
   /**
@@ -65,7 +72,7 @@ export interface CallOptions {
  * - `unknown`: a write may have reached the API, but its answer was lost (a timeout, a dropped
  *   connection, an answer cut short).
  * This is the one place that decides whether a failed step changed something, for the request
- * helper's own halts (`replayUnsafe`) and for the Idempotency Key (idempotency.ts).
+ * helper's own `MaybeApplied` errors (`replayUnsafe`) and for the Idempotency Key (idempotency.ts).
  */
 export type Effect = 'none' | 'applied' | 'unknown';
 
@@ -80,6 +87,12 @@ export interface Api {
     route: RouteName,
     options: CallOptions & { tolerate: readonly Outcome[] },
   ) => Promise<ApiResult>;
+  /**
+   * Deal.ai's connection test: sends `route` (which must change nothing) with the connection's
+   * key, then with {@link INVALID_KEY}. Resolves when the API refused the body for the first and
+   * the key for the second; any other pair means the Base URL does not reach the API.
+   */
+  probe: (route: RouteName, options: CallOptions) => Promise<void>;
 }
 
 const isLoopbackHost = (hostname: string): boolean =>
@@ -204,7 +217,7 @@ export const openApi = (
       const response = await send(route, options);
       return succeeded(response)
         ? accept(route, options, response)
-        : raise(z, connection, response);
+        : raise(z, connection, route, response);
     },
     attempt: async (route, options) => {
       const response = await send(route, options);
@@ -213,13 +226,119 @@ export const openApi = (
       }
       const outcome = toleratedOutcome(response.status, options.tolerate);
       if (outcome === undefined) {
-        return raise(z, connection, response);
+        return raise(z, connection, route, response);
       }
-      // A "404" web page is a wrong Base URL, not the API saying the account is gone.
-      refuseWebPage(z, connection, response);
+      await ownAnswer(z, connection, deadline, route, options, response);
       return { ok: false, outcome };
     },
+    probe: async (route, options) => {
+      const answer = await transport(z, connection, deadline, route, options);
+      const { status } = answer;
+      if (status === 401 || status === 403 || status === 429 || status >= 500) {
+        return raise(z, connection, route, answer);
+      }
+      refuseWebPage(z, connection, answer);
+      if (isRouteMissing(status)) {
+        throw notTheApi(z, connection, `answered ${sentBack(connection, answer)}`);
+      }
+      if (status < 400) {
+        throw notTheApi(
+          z,
+          connection,
+          `accepted a request that names no user, which the API refuses: ${sentBack(connection, answer)}`,
+        );
+      }
+      const refused = await transport(z, withInvalidKey(connection), deadline, route, options);
+      if (refused.status === 401 || refused.status === 403) {
+        return;
+      }
+      if (refused.status === 429 || refused.status >= 500) {
+        return raise(z, connection, route, refused);
+      }
+      refuseWebPage(z, connection, refused);
+      throw notTheApi(
+        z,
+        connection,
+        `does not check keys: it answered ${sentBack(connection, answer)} With a key that cannot be valid it answered ${sentBack(connection, refused)}`,
+      );
+    },
   };
+};
+
+/** The connection with {@link INVALID_KEY} (never equal to its own key). */
+const withInvalidKey = (connection: Connection): Connection => ({
+  ...connection,
+  apiKey: connection.apiKey === INVALID_KEY ? `${INVALID_KEY}-2` : INVALID_KEY,
+});
+
+/** What an answer was, for a message: its status, its type and the API's words. */
+const sentBack = (connection: Connection, response: HttpResponse<unknown>): string => {
+  const type = (response.getHeader('content-type') ?? '').split(';')[0]?.trim() ?? '';
+  return `HTTP ${String(response.status)}${type === '' ? '' : ` (${type})`}: ${sentence(apiMessage(response, connection.apiKey))}`;
+};
+
+/** "the Administration API", "the Deal.ai White Label API". */
+const apiName = (connection: Connection): string => {
+  const { label } = connection.provider;
+  return `the ${label}${label.endsWith(' API') ? '' : ' API'}`;
+};
+
+/**
+ * Whether an error answer is the Administration API's own: its documented errors are plain text
+ * sentences, so JSON (by its type or its body) comes from a router or a gateway in front.
+ */
+const isPlainTextError = (response: HttpResponse<unknown>): boolean => {
+  const type = response.getHeader('content-type') ?? '';
+  const data: unknown = response.data;
+  return !/\bjson\b/i.test(type) && (typeof data !== 'object' || data === null);
+};
+
+/** The error for a Base URL that reaches something other than the provider's API. */
+const notTheApi = (z: ZObject, connection: Connection, what: string): Error =>
+  new z.errors.Error(
+    `The Base URL ${connection.baseUrl} does not reach ${apiName(connection)}: it ${what} Check the connection's Base URL. ${reconnect}`,
+    'WrongBaseUrl',
+  );
+
+/** A status that says the route itself is not there: the Base URL points at the wrong place. */
+const isRouteMissing = (status: number): boolean => status === 404 || status === 405;
+
+/**
+ * Proves that a tolerated failure is the API's own answer, or throws. A web page never is. The
+ * Administration API documents its errors as text/plain; anything else is a router's. Deal.ai
+ * documents no error body, so the same request is sent once more with {@link INVALID_KEY}: its
+ * routes check the key (a 401 or 403), while a router answers whatever the key. That second
+ * request cannot change anything, and it is sent only in this tolerated case.
+ */
+const ownAnswer = async (
+  z: ZObject,
+  connection: Connection,
+  deadline: number,
+  route: RouteName,
+  options: CallOptions,
+  response: HttpResponse<unknown>,
+): Promise<void> => {
+  refuseWebPage(z, connection, response);
+  if (connection.provider.id === 'admin') {
+    if (!isPlainTextError(response)) {
+      throw notTheApi(
+        z,
+        connection,
+        `answered ${sentBack(connection, response)} ${apiName(connection).replace(/^t/, 'T')} answers its errors as plain text, so this answer came from something else, and nothing was done.`,
+      );
+    }
+    return;
+  }
+  const { body, params } = options;
+  const check = await transport(z, withInvalidKey(connection), deadline, route, { body, params });
+  if (check.status === 401 || check.status === 403) {
+    return;
+  }
+  throw notTheApi(
+    z,
+    connection,
+    `answered ${sentBack(connection, response)} With a key that cannot be valid it answered ${sentBack(connection, check)} The API checks the key first, so this answer came from something else, and nothing was done.`,
+  );
 };
 
 /** The API's own words from an error body: JSON or plain text, or the title of an HTML page. */
@@ -301,9 +420,6 @@ const PHRASES: Partial<Record<number, string>> = {
   422: 'rejected a value',
 };
 
-/** Statuses that stop the run without counting against the Zap: the data, not the Zap, is off. */
-const HALTING = new Set([404, 409, 422]);
-
 const isNetworkError = (error: unknown): error is Error & { type?: unknown; code?: unknown } =>
   error instanceof Error && error.name === 'FetchError';
 
@@ -366,7 +482,7 @@ const answerOf = (z: ZObject, connection: Connection, response: HttpResponse<unk
 const refuseWebPage = (z: ZObject, connection: Connection, response: HttpResponse<unknown>) => {
   if (/^text\/html\b/i.test(response.getHeader('content-type') ?? '')) {
     throw new z.errors.Error(
-      `${connection.provider.label} answered with a web page instead of the API (HTTP ${String(response.status)}). Check the connection's Base URL.`,
+      `${connection.provider.label} answered with a web page instead of the API (HTTP ${String(response.status)}) at ${connection.baseUrl}. Check the connection's Base URL.`,
       'UnexpectedResponse',
       response.status,
     );
@@ -375,15 +491,23 @@ const refuseWebPage = (z: ZObject, connection: Connection, response: HttpRespons
 
 /** The outcome an action chose to accept for this failed response, if any. */
 const toleratedOutcome = (status: number, tolerate: readonly Outcome[]): Outcome | undefined => {
-  if (status < 400 || status >= 500 || status === 401 || status === 403 || status === 429) {
-    return undefined;
-  }
-  const outcome = OUTCOME_BY_STATUS[status] ?? 'refused';
-  return tolerate.includes(outcome) ? outcome : undefined;
+  const outcome = OUTCOME_BY_STATUS[status];
+  return outcome !== undefined && tolerate.includes(outcome) ? outcome : undefined;
 };
 
-/** Throws the Zapier error that fits a failed response, with the API's own words. */
-const raise = (z: ZObject, connection: Connection, response: HttpResponse<unknown>): never => {
+/**
+ * Throws the Zapier error that fits a failed response, with the API's own words. The one rule:
+ * whatever leaves the owner something to do is a `z.errors.Error` (or ExpiredAuthError, or a
+ * ThrottledError that Zapier retries by itself), so that Zapier reports it; nothing here halts.
+ * Every refusal by the API, 404, 409 and 422 included, is such an error: the request was answered
+ * and not applied, so Zapier's replay of the step is safe (docs/outcomes.md).
+ */
+const raise = (
+  z: ZObject,
+  connection: Connection,
+  routeName: RouteName,
+  response: HttpResponse<unknown>,
+): never => {
   const { provider, apiKey } = connection;
   const { status } = response;
   const message = apiMessage(response, apiKey);
@@ -413,12 +537,29 @@ const raise = (z: ZObject, connection: Connection, response: HttpResponse<unknow
       status,
     );
   }
-  const phrase = PHRASES[status] ?? 'refused the request';
-  const text = `${label} ${phrase} (HTTP ${status}): ${message}`;
-  if (HALTING.has(status)) {
-    throw new z.errors.HaltedError(text);
+  refuseWebPage(z, connection, response);
+  const method = provider.routes[routeName]?.method;
+  // A route that creates or reads names no existing account: its 404 is a missing route. So is a
+  // 405 anywhere, and, on the Administration API, a 404 that is not its documented plain text.
+  if (
+    status === 405 ||
+    (status === 404 &&
+      (method === 'POST' ||
+        method === 'GET' ||
+        (provider.id === 'admin' && !isPlainTextError(response))))
+  ) {
+    throw notTheApi(z, connection, `answered ${sentBack(connection, response)}`);
   }
-  throw new z.errors.Error(text, 'ApiClientError', status);
+  const phrase = PHRASES[status] ?? 'refused the request';
+  const hint =
+    status === 404 && provider.id === 'dealai'
+      ? " If the user does exist, check the connection's Base URL."
+      : '';
+  throw new z.errors.Error(
+    `${label} ${phrase} (HTTP ${status}): ${hint === '' ? message : sentence(message)}${hint}`,
+    'ApiClientError',
+    status,
+  );
 };
 
 /** Network error codes raised before a connection exists, so before anything was sent. */
@@ -475,10 +616,12 @@ const networkFailure = (
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? 'could not be found (no such host)'
         : `dropped the connection${code === undefined ? '' : ` (${code})`}`;
-  // A drop after the request may have been applied must halt rather than be replayed (neverSent).
+  // A drop after the request may have been applied: the owner must check (neverSent). A replay of
+  // the step sends nothing: the action's guard (idempotency.ts) remembers this outcome.
   if (replayUnsafe && !neverSent(error)) {
-    return new z.errors.HaltedError(
+    return new z.errors.Error(
       `${label} at ${host} ${reason}, so the change may or may not have been applied. Check the account before replaying this step, so that nothing is done twice.`,
+      'MaybeApplied',
     );
   }
   return new z.errors.Error(

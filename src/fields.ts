@@ -2,7 +2,7 @@
  * Input fields that several actions share, and the checks that turn what Zapier hands us into
  * values the API accepts. Mapped values are text, often empty or padded (numbers and booleans
  * come only from tests and code steps), so every check accepts `unknown` and either returns a
- * clean value or throws a HaltedError that names the field, before any request is sent.
+ * clean value or throws an error that names the field, before any request is sent.
  */
 import { defineInputField } from 'zapier-platform-core';
 import type { ZObject } from 'zapier-platform-core';
@@ -25,8 +25,16 @@ export const emailField = defineInputField({
 /** Characters as the admin API counts them: Unicode code points, not UTF-16 units or bytes. */
 export const characters = (text: string): string[] => Array.from(text);
 
+/**
+ * A refused input: a `z.errors.Error`, so that Zapier reports it to the Zap's owner (a halted run
+ * is filed away silently, and a wrong mapping would stop every run unnoticed). Nothing was sent,
+ * so a replay after the owner fixed the mapping is safe. Every refusal of input is built here.
+ */
 export const invalid = (z: ZObject, label: string, reason: string): Error =>
-  new z.errors.HaltedError(`${label}: ${reason}`);
+  new z.errors.Error(`${label}: ${reason}`, 'InvalidInput');
+
+/** Characters a bare address never holds outside quotes: names, lists, schemes, brackets. */
+const NOT_IN_ADDRESS = /[<>()[\],;:\\"]/u;
 
 /** A value quoted for a message, cut at 40 characters. */
 export const show = (value: string): string => {
@@ -58,6 +66,21 @@ export const readEmail = (z: ZObject, value: unknown, label = 'Email'): string =
   if (chars > MAX_EMAIL_CHARS) {
     throw invalid(z, label, `is ${chars} characters long; the limit is ${MAX_EMAIL_CHARS}.`);
   }
+  const bare = 'Map a field that holds one bare address, such as ann@example.com.';
+  if (email.split('@').length > 2 && /[,;\s]/u.test(email)) {
+    throw invalid(z, label, `${show(email)} holds several email addresses. ${bare}`);
+  }
+  if (/<[^<>]*@[^<>]*>/u.test(email)) {
+    throw invalid(z, label, `${show(email)} is a name with an address, not an address. ${bare}`);
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/iu.exec(email)?.[1];
+  if (scheme !== undefined) {
+    throw invalid(
+      z,
+      label,
+      `${show(email)} starts with "${scheme}:", which is a link, not an address. ${bare}`,
+    );
+  }
   if (/\s/u.test(email)) {
     throw invalid(z, label, `${show(email)} contains spaces; an email address has none.`);
   }
@@ -67,6 +90,14 @@ export const readEmail = (z: ZObject, value: unknown, label = 'Email'): string =
       z,
       label,
       `${show(email)} is not an email address: it needs one "@" between a name and a domain.`,
+    );
+  }
+  const odd = NOT_IN_ADDRESS.exec(email)?.[0];
+  if (odd !== undefined) {
+    throw invalid(
+      z,
+      label,
+      `${show(email)} contains "${odd}", which a bare email address does not. ${bare}`,
     );
   }
   return email;

@@ -3,13 +3,20 @@
  *
  * A run with a key first claims it in Zapier's cache (set-if-absent), then sends. The key's entry
  * (src/cache.ts; per Zapier account and connection, provider, Base URL and action) is:
- * - `pending` while a run sends: a duplicate arriving meanwhile halts and sends nothing;
+ * - `pending` while a run sends: a duplicate arriving meanwhile halts (HaltedError: the earlier
+ *   run is handling it and reports its own outcome) and sends nothing;
  * - `done` once it finished, with its output (minus secrets): a duplicate returns that output,
  *   marked as a replay, and sends nothing;
  * - `unknown` when it failed after a write may have been applied (the request helper decides
- *   that: Api.effect in client.ts): a duplicate halts and asks the owner to check the account;
+ *   that: Api.effect in client.ts): a duplicate fails (z.errors.Error, so the owner hears of it),
+ *   sends nothing, and asks the owner to check the account;
  * - gone when it failed with nothing applied (refused by the API, connection refused), so that
  *   Zapier's retry or a replay can claim it again; and after {@link KEY_TTL_SECONDS}.
+ *
+ * A step that can apply a change twice when replayed (a credit grant) gets the same guard without
+ * a key: only the `unknown` outcome is remembered, under the request's fingerprint, for
+ * {@link GUARD_TTL_SECONDS}, so that Zapier's replay of a "may have been applied" error sends
+ * nothing (see {@link Delivery.guard}).
  */
 import { createHash, randomUUID } from 'node:crypto';
 
@@ -67,7 +74,20 @@ export interface Delivery {
   request: Json;
   /** Output fields never kept in the cache, [key, label]: a replay gives them empty, and says so. */
   secrets?: readonly (readonly [string, string])[];
+  /**
+   * Sending this request again after a lost answer could apply it twice (Provision Credits, Add).
+   * Without an Idempotency Key, a run whose write may have been applied is then remembered, and
+   * the same request is refused until the owner has checked (see the top of this file).
+   */
+  guard?: boolean;
 }
+
+/**
+ * How long a keyless "may have been applied" is remembered: a day, longer than Zapier's
+ * Autoreplay keeps replaying an errored run (about 11 hours). Within it, the same request for the
+ * same account is refused and says why; a key (the payment's ID) tells real repeats apart.
+ */
+export const GUARD_TTL_SECONDS = 24 * 60 * 60;
 
 type Entry =
   | { state: 'pending'; run: string; request: string; since: string }
@@ -148,7 +168,11 @@ const entryJson = (entry: Entry): Json =>
 const checkTheAccount =
   'Check the account: if the change is missing, make it by hand, or map a new Idempotency Key (for example the same ID plus "-2") and replay this run.';
 
-/** What a run that could not claim the key answers: the first run's output, or a halt. */
+/**
+ * What a run that could not claim the key answers: the first run's output; a halt only while an
+ * earlier delivery is handling it (that one reports its own outcome); else an error that reaches
+ * the owner, since nothing was sent and something may be left to do.
+ */
 const answerTaken = (
   z: ZObject,
   key: string,
@@ -157,20 +181,24 @@ const answerTaken = (
 ): Output => {
   const named = `Idempotency Key ${show(key)}`;
   if (entry === undefined) {
-    // Taken a moment ago and gone now (released or expired), or a claim Zapier refused: either
-    // way this run sent nothing, and a replay will claim the key or find its result.
-    throw new z.errors.HaltedError(
-      `${named}: a delivery with this key is in progress or has just ended, so this one sent nothing. Replay this run in a minute: it will return that delivery's result.`,
+    // Taken a moment ago and gone now (released or expired), or a claim Zapier refused: this run
+    // sent nothing, and nobody may have done it. An error, so that Zapier reports and may replay
+    // it: the replay claims the key or finds its result.
+    throw new z.errors.Error(
+      `${named}: a delivery with this key is in progress or has just ended, so this one sent nothing. Replay this run in a minute: it will return that delivery's result, or make the change.`,
+      'IdempotencyKeyBusy',
     );
   }
   if (entry === 'unreadable') {
-    throw new z.errors.HaltedError(
+    throw new z.errors.Error(
       `${named}: Zapier's cache holds something for this key that is not this integration's record, so this run sent nothing. ${checkTheAccount}`,
+      'IdempotencyKeyUnreadable',
     );
   }
   if (entry.request !== request) {
-    throw new z.errors.HaltedError(
+    throw new z.errors.Error(
       `${named} was already used at ${entry.state === 'pending' ? entry.since : entry.at} for a different request (other values in this step), so this one sent nothing. Map a key that is unique to each payment and step.`,
+      'IdempotencyKeyReused',
     );
   }
   if (entry.state === 'done') {
@@ -190,8 +218,9 @@ const answerTaken = (
     );
   }
   const when = entry.state === 'pending' ? entry.since : entry.at;
-  throw new z.errors.HaltedError(
+  throw new z.errors.Error(
     `${named}: the run of ${when} with this key may have applied its change without recording its result, so this run sent nothing. ${checkTheAccount}`,
+    'MaybeApplied',
   );
 };
 
@@ -200,6 +229,51 @@ const logCacheFailure = (z: ZObject, doing: string, error: unknown) => {
   z.console.log(
     `Could not ${doing} in Zapier's cache: ${error instanceof Error ? error.message : String(error)}`,
   );
+};
+
+/**
+ * A keyless run of a step that a replay could apply twice: refused when a run of the same request
+ * may have applied it within {@link GUARD_TTL_SECONDS}; remembered when this one may have. When
+ * the cache cannot be read, the run goes ahead as it would without the guard (and says so in its
+ * log): the guard must not stop every payment while Zapier's cache is down.
+ */
+const guarded = async <T extends Output>(
+  z: ZObject,
+  api: Api,
+  delivery: Delivery,
+  send: () => Promise<T>,
+): Promise<Output> => {
+  const { provider, baseUrl } = api.connection;
+  const cache: Cache = openCache(z, {
+    scope: ['user', 'auth'],
+    namespace: ['maybe-applied', provider.id, baseUrl, delivery.action],
+  });
+  const name = fingerprint(delivery.request);
+  let held: unknown;
+  try {
+    held = await cache.get(name);
+  } catch (error) {
+    logCacheFailure(z, 'check for an earlier run that may have applied this change', error);
+  }
+  const at = typeof held === 'object' && held !== null ? textOf(held, 'at') : undefined;
+  if (held !== undefined) {
+    throw new z.errors.Error(
+      `A run of this same step with these values${at === undefined ? '' : ` at ${at}`} may have applied its change without an answer, so this one sent nothing. Check the account: if the change is missing, make it by hand. Map an Idempotency Key (the payment's ID) so that each payment is told apart.`,
+      'MaybeApplied',
+    );
+  }
+  try {
+    return await send();
+  } catch (error) {
+    if (api.effect() === 'unknown') {
+      try {
+        await cache.set(name, { at: new Date().toISOString() }, GUARD_TTL_SECONDS);
+      } catch (cacheError) {
+        logCacheFailure(z, 'remember that this change may have been applied', cacheError);
+      }
+    }
+    throw error;
+  }
 };
 
 /** Runs `send` at most once per Idempotency Key (see the top of this file); as is without one. */
@@ -211,7 +285,7 @@ export const once = async <T extends Output>(
 ): Promise<Output> => {
   const key = readIdempotencyKey(z, delivery.key);
   if (key === undefined) {
-    return send();
+    return delivery.guard === true ? guarded(z, api, delivery, send) : send();
   }
   const { provider, baseUrl } = api.connection;
   const cache: Cache = openCache(z, {

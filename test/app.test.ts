@@ -156,12 +156,17 @@ describe('the request helper', () => {
     );
   });
 
-  it('labels an admin connection by host when its own account has no email', async () => {
+  it('fails the admin connection test when the answer holds no account email', async () => {
     admin().get('/user').reply(200, { credits: 5 });
 
-    const result = await appTester(callable(App.authentication?.test), { authData: adminAuth });
+    const error = await failure(
+      appTester(callable(App.authentication?.test), { authData: adminAuth }),
+    );
 
-    expect(result).toMatchObject({ email: null, label: 'Administration API (api.agentfirst.dev)' });
+    expect(error.name).toBe('AppError');
+    expect(messageOf(error)).toBe(
+      'The Base URL https://api.agentfirst.dev does not reach the Administration API: GET /user answered {"credits":5}, not the token\'s own account (its email and credits). Check the connection\'s Base URL.',
+    );
   });
 });
 

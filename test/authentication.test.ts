@@ -10,8 +10,10 @@ import {
   callable,
   dealai,
   dealaiAuth,
+  dealaiWithInvalidKey,
   failure,
   messageOf,
+  payloadOf,
   unmatched,
 } from './helpers';
 
@@ -58,8 +60,14 @@ describe('connection test on the Administration API', () => {
 });
 
 describe('connection test on Deal.ai', () => {
-  it('proves the key with an empty role change that the API refuses for its body', async () => {
+  const label = 'Deal.ai White Label (api.marketing.deal.ai)';
+  const base = 'https://api.marketing.deal.ai/api/2024-01/whitelabel';
+  const wrong = (what: string) =>
+    `The Base URL ${base} does not reach the Deal.ai White Label API: it ${what} Check the connection's Base URL. Edit the connection in Zapier (My Apps) and reconnect.`;
+
+  it('proves the key with an empty role change refused for its body, and refused for a key that cannot be valid', async () => {
     dealai().patch('/users/role', {}).reply(422, { error: 'email is required' });
+    dealaiWithInvalidKey().patch('/users/role', {}).reply(403, { error: 'Invalid API key' });
 
     const result = await testConnection(dealaiAuth);
 
@@ -67,18 +75,81 @@ describe('connection test on Deal.ai', () => {
       provider: 'dealai',
       host: 'api.marketing.deal.ai',
       email: null,
-      label: 'Deal.ai White Label (api.marketing.deal.ai)',
+      label,
     });
+    expect(unmatched).toEqual([]);
+    expect(nock.isDone()).toBe(true);
   });
 
-  it.each([400, 404, 409])(
-    'takes a %i to the empty body as a key the API accepted',
+  it.each([400, 409])(
+    'takes a %i to the empty body as a key the API accepted, once an invalid key gets a 401',
     async (status) => {
       dealai().patch('/users/role', {}).reply(status, { error: 'nope' });
+      dealaiWithInvalidKey().patch('/users/role', {}).reply(401, { error: 'key required' });
 
       await expect(testConnection(dealaiAuth)).resolves.toMatchObject({ provider: 'dealai' });
     },
   );
+
+  it.each([
+    [
+      'a router 404 on every path',
+      404,
+      JSON.stringify({ error: 'Not Found' }),
+      'application/json',
+      'answered HTTP 404 (application/json): Not Found.',
+    ],
+    [
+      'a 405 Method Not Allowed',
+      405,
+      'Method Not Allowed',
+      'text/plain',
+      'answered HTTP 405 (text/plain): Method Not Allowed.',
+    ],
+    [
+      'a catch-all 200',
+      200,
+      JSON.stringify({ ok: true }),
+      'application/json',
+      'accepted a request that names no user, which the API refuses: HTTP 200 (application/json): {"ok":true}.',
+    ],
+  ])(
+    'fails on %s, naming the Base URL and the answer',
+    async (_title, status, body, type, what) => {
+      dealai().patch('/users/role', {}).reply(status, body, { 'Content-Type': type });
+
+      const error = await failure(testConnection(dealaiAuth));
+
+      expect(error.name).toBe('AppError');
+      expect(payloadOf(error)).toEqual({ code: 'WrongBaseUrl', message: wrong(what) });
+    },
+  );
+
+  it('fails when a key that cannot be valid gets the same answer: nothing checks keys there', async () => {
+    dealai().patch('/users/role', {}).reply(422, { error: 'Unprocessable' });
+    dealaiWithInvalidKey().patch('/users/role', {}).reply(422, { error: 'Unprocessable' });
+
+    const error = await failure(testConnection(dealaiAuth));
+
+    expect(payloadOf(error)).toEqual({
+      code: 'WrongBaseUrl',
+      message: wrong(
+        'does not check keys: it answered HTTP 422 (application/json): Unprocessable. With a key that cannot be valid it answered HTTP 422 (application/json): Unprocessable.',
+      ),
+    });
+  });
+
+  it('fails on a web page, naming the Base URL', async () => {
+    dealai()
+      .patch('/users/role', {})
+      .reply(200, '<!doctype html><title>Home</title>', { 'Content-Type': 'text/html' });
+
+    const error = await failure(testConnection(dealaiAuth));
+
+    expect(messageOf(error)).toBe(
+      `Deal.ai White Label answered with a web page instead of the API (HTTP 200) at ${base}. Check the connection's Base URL.`,
+    );
+  });
 
   it.each([401, 403])('takes a %i as a bad key', async (status) => {
     dealai().patch('/users/role', {}).reply(status, { message: 'Invalid API key' });
@@ -98,6 +169,54 @@ describe('connection test on Deal.ai', () => {
 
     expect(messageOf(error)).toBe(
       'Deal.ai White Label failed on its side (HTTP 500): boom. Try again later.',
+    );
+  });
+
+  it('is throttled, not passed, when the check with an invalid key is rate limited', async () => {
+    dealai().patch('/users/role', {}).reply(422, { error: 'email is required' });
+    dealaiWithInvalidKey()
+      .patch('/users/role', {})
+      .reply(429, { error: 'slow down' }, { 'Retry-After': '9' });
+
+    const error = await failure(testConnection(dealaiAuth));
+
+    expect(error.name).toBe('ThrottledError');
+  });
+});
+
+describe('connection test on the Administration API: the answer must be the account', () => {
+  const wrong = (what: string) =>
+    `The Base URL https://api.agentfirst.dev does not reach the Administration API: ${what} Check the connection's Base URL.`;
+
+  it.each([
+    ['a catch-all JSON 200', { ok: true }, '{"ok":true}'],
+    ['an empty list', [], '[]'],
+    ['an account without credits', [{ email: 'a@b.co' }], '[{"email":"a@b.co"}]'],
+  ])('fails on %s, quoting it', async (_title, body, quoted) => {
+    admin().get('/user').reply(200, body);
+
+    const error = await failure(testConnection(adminAuth));
+
+    expect(payloadOf(error)).toEqual({
+      code: 'WrongBaseUrl',
+      message: wrong(
+        `GET /user answered ${quoted}, not the token's own account (its email and credits).`,
+      ),
+    });
+  });
+
+  it.each([
+    ['a router 404', 404, JSON.stringify({ error: 'Not Found' }), 'application/json'],
+    ['a plain 404', 404, 'Not Found', 'text/plain'],
+    ['a 405', 405, 'Method Not Allowed', 'text/plain'],
+  ])('fails on %s, naming the Base URL', async (_title, status, body, type) => {
+    admin().get('/user').reply(status, body, { 'Content-Type': type });
+
+    const error = await failure(testConnection(adminAuth));
+
+    expect(payloadOf(error)).toMatchObject({ code: 'WrongBaseUrl' });
+    expect(messageOf(error)).toMatch(
+      /^The Base URL https:\/\/api\.agentfirst\.dev does not reach the Administration API: it answered HTTP 40[45] /,
     );
   });
 });

@@ -66,19 +66,19 @@ describe('every status the admin API documents', () => {
     [
       404,
       'Email is nonexistent',
-      'HaltedError',
+      'AppError',
       'Administration API found no such account (HTTP 404): Email is nonexistent',
     ],
     [
       409,
       'Email already exists',
-      'HaltedError',
+      'AppError',
       'Administration API says the account already exists (HTTP 409): Email already exists',
     ],
     [
       422,
       'Character counts must be no more than 255',
-      'HaltedError',
+      'AppError',
       'Administration API rejected a value (HTTP 422): Character counts must be no more than 255',
     ],
     [
@@ -310,7 +310,7 @@ describe('web pages in place of the API', () => {
 
     expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
-      "Deal.ai White Label answered with a web page instead of the API (HTTP 404). Check the connection's Base URL.",
+      "Deal.ai White Label answered with a web page instead of the API (HTTP 404) at https://api.marketing.deal.ai/api/2024-01/whitelabel. Check the connection's Base URL.",
     );
   });
 
@@ -324,7 +324,7 @@ describe('web pages in place of the API', () => {
     );
 
     expect(messageOf(error)).toBe(
-      "Administration API answered with a web page instead of the API (HTTP 404). Check the connection's Base URL.",
+      "Administration API answered with a web page instead of the API (HTTP 404) at https://api.agentfirst.dev. Check the connection's Base URL.",
     );
   });
 });

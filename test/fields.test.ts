@@ -50,7 +50,7 @@ describe('readEmail', () => {
   ])('rejects %p with a message naming the field', async (value, message) => {
     const error = await failure(check((z) => readEmail(z, value)));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(message);
   });
 });
@@ -109,7 +109,7 @@ describe('readCredits', () => {
   ])('rejects %p', async (value, message) => {
     const error = await failure(check((z) => readCredits(z, value, 'Credits', 0)));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(message);
   });
 
@@ -164,7 +164,7 @@ describe('readFlag', () => {
   ])('rejects %p', async (value, message) => {
     const error = await failure(check((z) => readFlag(z, value, 'Send Invite Email')));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(message);
   });
 });
@@ -210,7 +210,7 @@ describe('readDateTime', () => {
     [true, 'boolean'],
   ])('halts on %j, naming the field', async (value, shown) => {
     const error = await failure(check((z) => readDateTime(z, value, 'To')));
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       `To: ${shown} is not a date and time such as "2025-06-01T09:00:00-05:00" or "2025-06-01".`,
     );

@@ -8,8 +8,15 @@ import zapier from 'zapier-platform-core';
 import type { Bundle, ZObject } from 'zapier-platform-core';
 
 import App from '../index';
+import { INVALID_KEY } from '../src/client';
 
 export const appTester = zapier.createAppTester(App);
+
+// Each test starts with an empty z.cache, as a new Zap would: the Idempotency Key and the guard of
+// a grant that may have been applied (src/idempotency.ts) remember across runs.
+beforeEach(() => {
+  Reflect.set(appTester, 'zcacheTestObj', {});
+});
 
 export const DEALAI_KEY = 'dk_live_TEST-7f3a9c21e4b8';
 export const ADMIN_KEY = 'a1-TESTtokenQm9vZ2xlQWRtaW4x';
@@ -28,6 +35,13 @@ export const dealai = (): nock.Scope =>
       'deal-ai-api-key': DEALAI_KEY,
       'user-agent': /^Zapier whitelabel-users\/\d+\.\d+\.\d+$/,
     },
+    badheaders: ['authorization'],
+  });
+
+/** Answers only requests that carry the key no API issues (src/client.ts, INVALID_KEY). */
+export const dealaiWithInvalidKey = (): nock.Scope =>
+  nock(`${DEALAI_ORIGIN}${DEALAI_PATH}`, {
+    reqheaders: { 'deal-ai-api-key': INVALID_KEY },
     badheaders: ['authorization'],
   });
 

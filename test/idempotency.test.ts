@@ -131,7 +131,7 @@ describe('Provision Credits with an Idempotency Key', () => {
 
     const error = await failure(provision({ ...GRANT, credits: 7 }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toMatch(
       /^Idempotency Key "pi_3MtwBwLkdIwHu7ix28a3tqPa" was already used at \S+ for a different request \(other values in this step\), so this one sent nothing\. Map a key that is unique to each payment and step\.$/,
     );
@@ -174,7 +174,7 @@ describe('Provision Credits with an Idempotency Key', () => {
 
     const error = await failure(provision(GRANT));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toMatch(CHECK_THE_ACCOUNT);
     expect(unmatched).toEqual([]);
   });
@@ -215,10 +215,10 @@ describe('Provision Credits with an Idempotency Key', () => {
     const lost = await failure(provision(GRANT));
     const replay = await failure(provision(GRANT));
 
-    expect(lost.name).toBe('HaltedError');
+    expect(lost.name).toBe('AppError');
     expect(messageOf(lost)).toMatch(/may or may not have been applied/);
     expect(stateOf(cache)).toBe('unknown');
-    expect(replay.name).toBe('HaltedError');
+    expect(replay.name).toBe('AppError');
     expect(messageOf(replay)).toMatch(CHECK_THE_ACCOUNT);
     expect(unmatched).toEqual([]);
   });
@@ -248,9 +248,9 @@ describe('Provision Credits with an Idempotency Key', () => {
 
     const error = await failure(provision(GRANT));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
-      'Idempotency Key "pi_3MtwBwLkdIwHu7ix28a3tqPa": a delivery with this key is in progress or has just ended, so this one sent nothing. Replay this run in a minute: it will return that delivery\'s result.',
+      'Idempotency Key "pi_3MtwBwLkdIwHu7ix28a3tqPa": a delivery with this key is in progress or has just ended, so this one sent nothing. Replay this run in a minute: it will return that delivery\'s result, or make the change.',
     );
     expect(unmatched).toEqual([]);
   });
@@ -278,7 +278,7 @@ describe('Provision Credits with an Idempotency Key', () => {
     const text = await failure(provision(GRANT));
 
     for (const error of [unreadable, text]) {
-      expect(error.name).toBe('HaltedError');
+      expect(error.name).toBe('AppError');
       expect(messageOf(error)).toMatch(
         /^Idempotency Key "pi_3MtwBwLkdIwHu7ix28a3tqPa": Zapier's cache holds something for this key that is not this integration's record, so this run sent nothing\. Check the account: /,
       );
@@ -338,7 +338,7 @@ describe('Provision Credits with an Idempotency Key', () => {
       provision({ ...GRANT, idempotencyKey: 'k'.repeat(MAX_KEY_CHARS + 1) }),
     );
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       `Idempotency Key: is ${MAX_KEY_CHARS + 1} characters long; the limit is ${MAX_KEY_CHARS}. Map an ID, such as the payment's.`,
     );
@@ -394,7 +394,7 @@ describe('Add User with an Idempotency Key', () => {
 
     const error = await failure(addUser(adminAuth, { email: EMAIL, idempotencyKey: KEY }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(cache.only()).toBeUndefined();
   });
 

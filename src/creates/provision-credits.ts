@@ -64,8 +64,9 @@ export type ProvisionedCredits = {
 
 /**
  * What a lost answer to a write means in each mode (see client). Add: a replay would grant again,
- * so the run stops. Top Up: a replay reads the balance first, so Zapier may retry it like any
- * error, and an Idempotency Key may let it run again.
+ * so the error says the change may have been applied, and the guard (idempotency.ts) refuses the
+ * replay. Top Up: a replay reads the balance first, so Zapier may retry it like any error, and an
+ * Idempotency Key may let it run again.
  */
 const SAFETY = {
   add: { replayUnsafe: true },
@@ -99,7 +100,7 @@ const grantIfPresent = async (z: ZObject, api: Api, email: string, amount: numbe
 
 /**
  * Add: one grant; only a missing account costs a second request (create). The grant cannot be
- * made idempotent through this API, so a grant whose answer is lost stops the run (see client).
+ * made idempotent through this API, so a grant whose answer is lost is remembered (see once()).
  */
 const addCredits = async (z: ZObject, api: Api, email: string, credits: number) => {
   const granted = await grantIfPresent(z, api, email, credits);
@@ -171,6 +172,8 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCr
     action: PROVISION_CREDITS,
     key: bundle.inputData.idempotencyKey,
     request: { email: email.toLowerCase(), credits, mode },
+    // Add grants again when replayed after a lost answer; Top Up reads the balance first.
+    guard: mode === MODES.add,
   };
   return once(z, api, delivery, async (): Promise<ProvisionedCredits> => {
     const outcome =

@@ -90,7 +90,7 @@ describe('Add User on Deal.ai', () => {
   it('stops before any request when First Name is empty', async () => {
     const error = await failure(run(addUser, dealaiAuth, { firstName: ' ', email: 'a@b.co' }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe('First Name: is empty, and Deal.ai White Label requires it.');
     expect(unmatched).toEqual([]);
   });
@@ -100,7 +100,7 @@ describe('Add User on Deal.ai', () => {
       run(addUser, dealaiAuth, { firstName: 'Jane', email: 'a@b.co', credits: 10 }),
     );
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toMatch(
       /^Starting Credits: only the Administration API stores credits/,
     );
@@ -111,7 +111,7 @@ describe('Add User on Deal.ai', () => {
 
     const error = await failure(run(addUser, dealaiAuth, { firstName: 'Jane', email: 'a@b.co' }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       'Deal.ai White Label says the account already exists (HTTP 409): User already exists',
     );
@@ -156,7 +156,7 @@ describe('Add User on the Administration API', () => {
   ])('refuses %s, which the Administration API does not store', async (key, label, value) => {
     const error = await failure(run(addUser, adminAuth, { email: 'a@b.co', [key]: value }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       `${label}: is not stored by the Administration API; leave it empty on this connection.`,
     );

@@ -25,7 +25,7 @@ describe('Change Role', () => {
   it('stops before any request when Role arrives empty and Clear Role When Empty is not set', async () => {
     const error = await failure(run(changeRole, dealaiAuth, { email: 'a@b.co', role: '   ' }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       'Role: is empty, so the role was left as it is. To remove the role, set Clear Role When Empty to yes.',
     );
@@ -62,9 +62,9 @@ describe('Change Role', () => {
 
     const error = await failure(run(changeRole, dealaiAuth, { email: 'a@b.co', role: 'X' }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
-      'Deal.ai White Label found no such account (HTTP 404): User not found',
+      "Deal.ai White Label found no such account (HTTP 404): User not found. If the user does exist, check the connection's Base URL.",
     );
   });
 

@@ -112,7 +112,7 @@ describe('Provision Credits input', () => {
   ])('stops before any request on credits %p', async (credits, message) => {
     const error = await failure(run(provision, adminAuth, { email, credits, mode: 'add' }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(message);
     expect(unmatched).toEqual([]);
   });
@@ -142,7 +142,7 @@ describe('Provision Credits when the answer to a grant is lost', () => {
 
     const error = await failure(run(provision, adminAuth, { email, credits: 5, mode: 'add' }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       'Administration API at api.agentfirst.dev dropped the connection (ECONNRESET), so the change may or may not have been applied. Check the account before replaying this step, so that nothing is done twice.',
     );

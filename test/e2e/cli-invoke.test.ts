@@ -46,7 +46,21 @@ interface Invoked {
   output: unknown;
   /** The CLI's error, unwrapped from its terminal layout. */
   error: string;
+  /** The payload of a z.errors.Error the step threw (`{message, code}`), as the CLI prints it. */
+  refusal: Record<string, unknown> | undefined;
 }
+
+/** The JSON payload after the CLI's "Error: ", when the step threw a z.errors.Error. */
+const refusalIn = (error: string): Record<string, unknown> | undefined => {
+  const json = /Error: (\{.*\})/.exec(error)?.[1];
+  if (json === undefined) {
+    return undefined;
+  }
+  const parsed: unknown = JSON.parse(json);
+  return typeof parsed === 'object' && parsed !== null
+    ? Object.fromEntries(Object.entries(parsed))
+    : undefined;
+};
 
 /** Runs `zapier-platform invoke create <key>` with `inputData` on the connection `auth`. */
 const invokeCli = (
@@ -70,10 +84,12 @@ const invokeCli = (
       [...args, JSON.stringify(inputData)],
       { cwd: appDir, env, encoding: 'utf8' },
       (failure, stdout, stderr) => {
+        const error = stderr.replace(/\s*›\s*/g, ' ').replace(/\s+/g, ' ');
         resolve({
           ok: failure === null,
           output: failure === null ? JSON.parse(stdout) : undefined,
-          error: stderr.replace(/\s*›\s*/g, ' ').replace(/\s+/g, ' '),
+          error,
+          refusal: refusalIn(error),
         });
       },
     );
@@ -110,9 +126,12 @@ describe('zapier-platform invoke, with values converted as Zapier converts them'
       });
 
       expect(result.ok).toBe(false);
-      expect(result.error).toContain(
-        'Credits: "1.5" is not a whole number from 1 to 2,147,483,647.',
-      );
+      expect(result.refusal).toEqual({
+        code: 'InvalidInput',
+        message: expect.stringContaining(
+          'Credits: "1.5" is not a whole number from 1 to 2,147,483,647.',
+        ) as unknown,
+      });
       expect(sandbox().requestCount()).toBe(0);
     },
     SLOW,
@@ -130,7 +149,10 @@ describe('zapier-platform invoke, with values converted as Zapier converts them'
       });
 
       expect(result.ok).toBe(false);
-      expect(result.error).toContain('Send Invite Email: "maybe" is not yes or no.');
+      expect(result.refusal).toEqual({
+        code: 'InvalidInput',
+        message: expect.stringContaining('Send Invite Email: "maybe" is not yes or no.') as unknown,
+      });
       expect(sandbox().requestCount()).toBe(0);
     },
     SLOW,
@@ -148,7 +170,33 @@ describe('zapier-platform invoke, with values converted as Zapier converts them'
       });
 
       expect(result.ok).toBe(false);
-      expect(result.error).toContain('Clear Role When Empty: "unsure" is not yes or no.');
+      expect(result.refusal).toEqual({
+        code: 'InvalidInput',
+        message: expect.stringContaining(
+          'Clear Role When Empty: "unsure" is not yes or no.',
+        ) as unknown,
+      });
+      expect(sandbox().requestCount()).toBe(0);
+    },
+    SLOW,
+  );
+
+  it(
+    'Add User refuses a mailto: link as the email, quoting it, before any request',
+    async () => {
+      sandbox().resetRequestCount();
+
+      const result = await invokeCli('add_user', dealai(), {
+        firstName: 'Ann',
+        email: 'mailto:ann@example.com',
+      });
+
+      expect(result.ok).toBe(false);
+      expect(result.refusal).toEqual({
+        code: 'InvalidInput',
+        message:
+          'Email: "mailto:ann@example.com" starts with "mailto:", which is a link, not an address. Map a field that holds one bare address, such as ann@example.com.',
+      });
       expect(sandbox().requestCount()).toBe(0);
     },
     SLOW,

@@ -46,7 +46,7 @@ describe('Deal.ai White Label, end to end', () => {
       token: null,
     });
     const error = await failure(invoke(App.creates.add_user.operation.perform, dealai(), input));
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       'Deal.ai White Label says the account already exists (HTTP 409): User already exists',
     );
@@ -61,7 +61,7 @@ describe('Deal.ai White Label, end to end', () => {
       }),
     );
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       'Deal.ai White Label rejected a value (HTTP 422): Role "Gold Plan" is not configured on this site',
     );
@@ -85,7 +85,7 @@ describe('Deal.ai White Label, end to end', () => {
     );
 
     expect(messageOf(error)).toBe(
-      'Deal.ai White Label found no such account (HTTP 404): User not found',
+      "Deal.ai White Label found no such account (HTTP 404): User not found. If the user does exist, check the connection's Base URL.",
     );
   });
 
@@ -96,7 +96,7 @@ describe('Deal.ai White Label, end to end', () => {
     const error = await failure(
       invoke(App.creates.remove_user.operation.perform, dealai(), { email }),
     );
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     await expect(
       invoke(App.creates.remove_user.operation.perform, dealai(), { email, ignoreMissing: true }),
     ).resolves.toMatchObject({ removed: false });

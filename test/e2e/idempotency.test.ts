@@ -152,7 +152,7 @@ describe('what a failed delivery leaves behind', () => {
 
     const refused = await failure(grant(zapier('acct-r', 'conn-r'), email, 'pi_refused'));
 
-    expect(refused.name).toBe('HaltedError');
+    expect(refused.name).toBe('AppError');
     expect(messageOf(refused)).toMatch(
       /rejected a value \(HTTP 422\): Credits must be no more than/,
     );
@@ -228,10 +228,10 @@ describe('what a failed delivery leaves behind', () => {
       const lost = await failure(grant(zapier('acct-l', 'conn-l'), email, 'pi_lost', viaProxy));
       const replay = await failure(grant(zapier('acct-l', 'conn-l'), email, 'pi_lost', viaProxy));
 
-      expect(lost.name).toBe('HaltedError');
+      expect(lost.name).toBe('AppError');
       expect(messageOf(lost)).toMatch(/dropped the connection .*may or may not have been applied/);
       expect(stateOf(await entryOf('acct-l', 'conn-l', proxyUrl, 'pi_lost'))).toBe('unknown');
-      expect(replay.name).toBe('HaltedError');
+      expect(replay.name).toBe('AppError');
       expect(messageOf(replay)).toMatch(
         /the run of \S+ with this key may have applied its change without recording its result, so this run sent nothing\. Check the account/,
       );

@@ -213,7 +213,7 @@ describe('connection reset mid-response', () => {
     }
   });
 
-  it('Provision Credits (Add): the grant was received, so the run halts instead of being replayed', async () => {
+  it('Provision Credits (Add): the grant was received, so the error says it may have been applied (MaybeApplied)', async () => {
     const local = await cutShort(false);
     try {
       const error = await failure(
@@ -225,7 +225,8 @@ describe('connection reset mid-response', () => {
       );
 
       expect(local.requests()).toBe(1);
-      expect(error.name).toBe('HaltedError');
+      expect(error.name).toBe('AppError');
+      expect(payloadOf(error)).toMatchObject({ code: 'MaybeApplied' });
       expect(messageOf(error)).toMatch(
         /^Administration API at 127\.0\.0\.1:\d+ dropped the connection \(ERR_STREAM_PREMATURE_CLOSE\), so the change may or may not have been applied\./,
       );
@@ -234,7 +235,7 @@ describe('connection reset mid-response', () => {
     }
   });
 
-  it('a body cut short under a Content-Length waits out the timeout, then halts the grant', async () => {
+  it('a body cut short under a Content-Length waits out the timeout, then fails the grant as MaybeApplied', async () => {
     const local = await cutShort(true);
     try {
       let settled = false;
@@ -256,7 +257,8 @@ describe('connection reset mid-response', () => {
       const error = await outcome;
 
       expect(local.requests()).toBe(1);
-      expect(error.name).toBe('HaltedError');
+      expect(error.name).toBe('AppError');
+      expect(payloadOf(error)).toMatchObject({ code: 'MaybeApplied' });
       expect(messageOf(error)).toMatch(
         /^Administration API at 127\.0\.0\.1:\d+ did not answer within 12 seconds, so the change may or may not have been applied\./,
       );
@@ -332,7 +334,7 @@ describe('no answer within the timeout', () => {
     );
   });
 
-  it('Provision Credits (Add): one grant request, then a HaltedError, not a retry', async () => {
+  it('Provision Credits (Add): one grant request, then a MaybeApplied error, not a retry', async () => {
     const requests = silent(admin().patch('/users'), [200, { email: EMAIL, credits: 5 }]);
 
     const error = await timedOut(
@@ -341,7 +343,8 @@ describe('no answer within the timeout', () => {
     );
 
     expect(requests()).toBe(1);
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
+    expect(payloadOf(error)).toMatchObject({ code: 'MaybeApplied' });
     expect(messageOf(error)).toBe(
       `Administration API at api.agentfirst.dev did not answer within 12 seconds, ${HALF_GRANTED}`,
     );
@@ -396,7 +399,7 @@ describe('a 200 without the documented body', () => {
       expect(payloadOf(error)).toEqual({
         code: 'UnexpectedResponse',
         status: 200,
-        message: `${auth === adminAuth ? 'Administration API' : 'Deal.ai White Label'} answered with a web page instead of the API (HTTP 200). Check the connection's Base URL.`,
+        message: `${auth === adminAuth ? 'Administration API' : 'Deal.ai White Label'} answered with a web page instead of the API (HTTP 200) at ${auth === adminAuth ? 'https://api.agentfirst.dev' : 'https://api.marketing.deal.ai/api/2024-01/whitelabel'}. Check the connection's Base URL.`,
       });
     },
   );

@@ -49,7 +49,7 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
     expected: string | RegExp,
   ): Promise<void> => {
     const error = await failure(run(action, auth, input));
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     if (typeof expected === 'string') {
       expect(messageOf(error)).toBe(expected);
     } else {
@@ -523,7 +523,7 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
         });
       } else {
         const error = await failure(outcome);
-        expect(error.name).toBe('HaltedError');
+        expect(error.name).toBe('AppError');
         expect(messageOf(error)).toBe(
           'Administration API found no such account (HTTP 404): Account does not exist',
         );
@@ -587,7 +587,7 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
 
       const error = await failure(run(removeUser, adminAuth, { email: STORED, ignoreMissing: '' }));
 
-      expect(error.name).toBe('HaltedError');
+      expect(error.name).toBe('AppError');
     });
   });
 });

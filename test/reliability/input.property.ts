@@ -2,7 +2,7 @@
  * Bad input, property-based: whatever Zapier hands an action (text in any script, whitespace,
  * 10,000-character strings, numbers, numeric text, booleans, yes/no words, null, undefined), the
  * action either sends exactly the requests a small model of the contract predicts, each one well
- * formed, or stops with a HaltedError naming a field it got wrong before any request is sent.
+ * formed, or stops with an error (reported to the owner) naming a field it got wrong before any request is sent.
  *
  * The model (`model` in each spec) is written from the contract and the field help texts, not
  * from src/fields.ts: it decides which fields are invalid, and otherwise the exact request bodies.
@@ -18,6 +18,7 @@ import {
   adminAuth,
   dealai,
   dealaiAuth,
+  dealaiWithInvalidKey,
   messageOf,
   payloadOf,
   run,
@@ -605,7 +606,14 @@ const numberAt = (value: unknown, key: string): number => {
   return typeof found === 'number' ? found : 0;
 };
 
+/** Requests with a key that cannot be valid (a Deal.ai "already gone" is proved by one). */
+const withInvalidKey: Sent[] = [];
+
 const installFakeApi = (): void => {
+  recordRoutes(dealaiWithInvalidKey(), ROUTES.dealai, withInvalidKey, () => [
+    403,
+    { error: 'Invalid API key' },
+  ]);
   recordRoutes(dealai(), ROUTES.dealai, sent, (request) => {
     if (request.method === 'DELETE' && !state.existing) {
       return [404, { error: 'User not found' }];
@@ -692,7 +700,7 @@ export const describeProperties = (delivery: Delivery): void => {
               }
               expect(outcome.error).toBeInstanceOf(Error);
               const error = outcome.error instanceof Error ? outcome.error : new Error();
-              expect(error.name).toBe('HaltedError');
+              expect(error.name).toBe('AppError');
               expect(startsWithLabel(messageOf(error), verdict.invalid)).toBe(true);
               return;
             }
@@ -703,7 +711,7 @@ export const describeProperties = (delivery: Delivery): void => {
                 throw new Error('expected the API answer to halt the step');
               }
               const error = outcome.error instanceof Error ? outcome.error : new Error();
-              expect(error.name).toBe('HaltedError');
+              expect(error.name).toBe('AppError');
               expect(messageOf(error)).toMatch(verdict.haltsWith);
               return;
             }

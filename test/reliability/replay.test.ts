@@ -9,7 +9,17 @@ import nock from 'nock';
 
 import App from '../../index';
 import { REQUEST_TIMEOUT_MS } from '../../src/client';
-import { admin, adminAuth, dealai, dealaiAuth, failure, messageOf, run } from '../helpers';
+import {
+  admin,
+  adminAuth,
+  dealai,
+  dealaiAuth,
+  dealaiWithInvalidKey,
+  failure,
+  messageOf,
+  payloadOf,
+  run,
+} from '../helpers';
 import { ROUTES, recordRoutes } from './support';
 import type { Sent } from './support';
 
@@ -107,8 +117,14 @@ class FakeAdminApi {
 class FakeDealai {
   readonly users = new Map<string, string | undefined>();
   readonly requests: Sent[] = [];
+  /** Requests with a key that cannot be valid: refused, as the real routes check the key. */
+  readonly invalidKey: Sent[] = [];
 
   constructor() {
+    recordRoutes(dealaiWithInvalidKey(), ROUTES.dealai, this.invalidKey, () => [
+      403,
+      { error: 'Invalid API key' },
+    ]);
     recordRoutes(dealai(), ROUTES.dealai, this.requests, (request) => {
       const value = field(request, 'email');
       const email = typeof value === 'string' ? value.toLowerCase() : '';
@@ -222,6 +238,11 @@ describe('Remove User with Succeed If Already Gone', () => {
       });
       const sent = provider === 'admin' ? adminApi.requests : dealaiApi.requests;
       expect(sent.map((request) => request.method)).toEqual(['DELETE', 'DELETE']);
+      // Deal.ai documents no 404 body: the "already gone" is proved by the route refusing a key
+      // that cannot be valid, one request more in that case only.
+      expect(dealaiApi.invalidKey.map((request) => request.method)).toEqual(
+        provider === 'dealai' ? ['DELETE'] : [],
+      );
       expect(provider === 'admin' ? adminApi.accounts.size : dealaiApi.users.size).toBe(0);
     },
   );
@@ -305,10 +326,31 @@ describe('Provision Credits, Add, when the answer to a grant is lost', () => {
 
     const error = await runPastTimeout(api, add, 1);
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       `Administration API at api.agentfirst.dev did not answer within 12 seconds, ${MAY_HAVE}`,
     );
+    expect(api.requests.map((request) => request.method)).toEqual(['PATCH']);
+    expect(api.accounts.get('jane@example.com')?.credits).toBe(90);
+  });
+
+  it("Zapier's replay of that errored run (no Idempotency Key) sends nothing and says why", async () => {
+    const api = new FakeAdminApi({ 'PATCH /users': REQUEST_TIMEOUT_MS + 60_000 });
+    api.seed('jane@example.com', 40);
+    const error = await runPastTimeout(api, add, 1);
+    expect(payloadOf(error)).toMatchObject({ code: 'MaybeApplied' });
+    jest.useRealTimers();
+
+    const replay = await failure(run(provision, adminAuth, add));
+    const again = await failure(run(provision, adminAuth, add));
+
+    for (const refused of [replay, again]) {
+      expect(refused.name).toBe('AppError');
+      expect(payloadOf(refused)).toMatchObject({ code: 'MaybeApplied' });
+      expect(messageOf(refused)).toMatch(
+        /^A run of this same step with these values at \S+ may have applied its change without an answer, so this one sent nothing\. Check the account/,
+      );
+    }
     expect(api.requests.map((request) => request.method)).toEqual(['PATCH']);
     expect(api.accounts.get('jane@example.com')?.credits).toBe(90);
   });
@@ -334,7 +376,7 @@ describe('Provision Credits, Add, when the answer to a grant is lost', () => {
 
     const error = await failure(run(provision, adminAuth, add));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       `Administration API at api.agentfirst.dev dropped the connection (ECONNRESET), ${MAY_HAVE}`,
     );
@@ -348,7 +390,7 @@ describe('Provision Credits, Add, when the answer to a grant is lost', () => {
 
     const error = await runPastTimeout(api, add, 2);
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toMatch(
       /did not answer within 12 seconds, so the change may or may not/,
     );

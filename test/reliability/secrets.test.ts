@@ -15,6 +15,7 @@ import {
   ADMIN_ORIGIN,
   DEALAI_ORIGIN,
   DEALAI_PATH,
+  dealaiWithInvalidKey,
   appTester,
   callable,
   failure,
@@ -224,6 +225,11 @@ const serve = (provider: Provider, answer: (request: Sent) => nock.ReplyFnResult
     const result = answer(request);
     return result === 'network' ? [500, ''] : result;
   });
+  if (provider === 'dealai') {
+    // Deal.ai's routes refuse a key that cannot be valid (the connection test's and an "already
+    // gone" check's second request); their refusal echoes the real key too.
+    recordRoutes(dealaiWithInvalidKey(), ROUTES.dealai, [], () => echo(provider, 403, 'Invalid'));
+  }
 };
 
 type Outcome = { output: unknown; error?: undefined } | { output?: undefined; error: Error };

@@ -343,9 +343,11 @@ describe('Deal.ai sandbox: PATCH /users/role', () => {
 });
 
 describe('Deal.ai sandbox: other routes', () => {
-  it('answers 404 in the JSON shape for unknown routes', async () => {
-    expectError(await dealai('GET', '/users'), 404, 'Route not found');
-    expectError(await dealai('POST', '/roles', {}), 404, 'Route not found');
+  it('answers 404 as a router does for unknown routes, before authentication', async () => {
+    expectError(await dealai('GET', '/users'), 404, 'Not Found');
+    expectError(await dealai('POST', '/roles', {}), 404, 'Not Found');
+    const unauthenticated = await call(sandbox.dealaiBaseUrl, 'PATCH', '/user/role', { body: {} });
+    expectError(unauthenticated, 404, 'Not Found');
   });
 
   it('keeps its users apart from the admin accounts', async () => {

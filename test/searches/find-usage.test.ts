@@ -184,7 +184,7 @@ describe('Find Usage', () => {
   ])('halts on %s before any request', async (_case, change, message) => {
     const error = await failure(run(findUsage, adminAuth, { ...JUNE, ...change }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(message);
     expect(unmatched).toEqual([]);
   });
@@ -197,7 +197,7 @@ describe('Find Usage', () => {
 
     const error = await failure(run(findUsage, adminAuth, JUNE));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
       'Administration API rejected a value (HTTP 422): From must be an ISO datetime',
     );

@@ -351,7 +351,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
   ])('halts on %s before any request', async (_case, input, message) => {
     const error = await failure(appTester(perform, { authData: adminAuth, inputData: input }));
 
-    expect(error.name).toBe('HaltedError');
+    expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(message);
     expect(unmatched).toEqual([]);
   });
