@@ -11,6 +11,7 @@ import {
   dealaiAuth,
   failure,
   messageOf,
+  payloadOf,
   run as runAction,
   unmatched,
 } from '../helpers';
@@ -41,7 +42,7 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
   const asText =
     delivery === 'as given' ? String : (value: unknown) => JSON.stringify(String(value));
 
-  /** Stops before any request with a HaltedError whose message is `expected`. */
+  /** Stops before any request with an InvalidInput error whose message is `expected`. */
   const expectHalt = async (
     action: Action,
     auth: Record<string, string>,
@@ -49,7 +50,9 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
     expected: string | RegExp,
   ): Promise<void> => {
     const error = await failure(run(action, auth, input));
+    // A z.errors.Error, so that Zapier reports it to the owner (issue 16), never a silent halt.
     expect(error.name).toBe('AppError');
+    expect(payloadOf(error)).toMatchObject({ code: 'InvalidInput' });
     if (typeof expected === 'string') {
       expect(messageOf(error)).toBe(expected);
     } else {
@@ -164,6 +167,61 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
           { ...input, email: 'jane.example.com' },
           'Email: "jane.example.com" is not an email address: it needs one "@" between a name and a domain.',
         );
+      },
+    );
+
+    const BARE = 'Map a field that holds one bare address, such as ann@example.com.';
+    it.each(
+      EVERY_ACTION.flatMap(([title, action, auth, input]) =>
+        (
+          [
+            [
+              'mailto:ann@example.com',
+              `"mailto:ann@example.com" starts with "mailto:", which is a link, not an address. ${BARE}`,
+            ],
+            [
+              'MAILTO:Ann@Example.com',
+              `"MAILTO:Ann@Example.com" starts with "MAILTO:", which is a link, not an address. ${BARE}`,
+            ],
+            [
+              'https://ann@example.com',
+              `"https://ann@example.com" starts with "https:", which is a link, not an address. ${BARE}`,
+            ],
+            [
+              'Ann Lee <ann@example.com>',
+              `"Ann Lee <ann@example.com>" is a name with an address, not an address. ${BARE}`,
+            ],
+            [
+              '<ann@example.com>',
+              `"<ann@example.com>" is a name with an address, not an address. ${BARE}`,
+            ],
+            [
+              '"Ann" ann@example.com',
+              `"\\"Ann\\" ann@example.com" contains spaces; an email address has none.`,
+            ],
+            [
+              'ann@example.com, bob@example.com',
+              `"ann@example.com, bob@example.com" holds several email addresses. ${BARE}`,
+            ],
+            [
+              'ann@example.com;bob@example.com',
+              `"ann@example.com;bob@example.com" holds several email addresses. ${BARE}`,
+            ],
+            [
+              'ann@example.com;',
+              `"ann@example.com;" contains ";", which a bare email address does not. ${BARE}`,
+            ],
+            [
+              'ann(work)@example.com',
+              `"ann(work)@example.com" contains "(", which a bare email address does not. ${BARE}`,
+            ],
+          ] as const
+        ).map(([email, why]) => [title, email, action, auth, input, why] as const),
+      ),
+    )(
+      '%s: %p is refused before any request, quoting it',
+      async (_title, email, action, auth, input, why) => {
+        await expectHalt(action, auth, { ...input, email }, `Email: ${why}`);
       },
     );
 
