@@ -14,7 +14,8 @@
  *   Zapier's retry or a replay can claim it again; and after {@link KEY_TTL_SECONDS}.
  *
  * A step that can apply a change twice when replayed (a credit grant) gets the same guard without
- * a key: only the `unknown` outcome is remembered, under the request's fingerprint, for
+ * a key: only a failed run whose write may have been applied is remembered, under the request's
+ * fingerprint, for
  * {@link GUARD_TTL_SECONDS}, so that Zapier's replay of a "may have been applied" error sends
  * nothing (see {@link Delivery.guard}).
  */
@@ -232,8 +233,9 @@ const logCacheFailure = (z: ZObject, doing: string, error: unknown) => {
 };
 
 /**
- * A keyless run of a step that a replay could apply twice: refused when a run of the same request
- * may have applied it within {@link GUARD_TTL_SECONDS}; remembered when this one may have. When
+ * A keyless run of a step that a replay could apply twice: refused when a failed run of the same
+ * request may have applied it within {@link GUARD_TTL_SECONDS}; remembered when this one failed
+ * after a write that was, or may have been, applied. When
  * the cache cannot be read, the run goes ahead as it would without the guard (and says so in its
  * log): the guard must not stop every payment while Zapier's cache is down.
  */
@@ -265,7 +267,9 @@ const guarded = async <T extends Output>(
   try {
     return await send();
   } catch (error) {
-    if (api.effect() === 'unknown') {
+    // Applied and then failed (an answer without the account), or perhaps applied: either way a
+    // replay must not send it again.
+    if (api.effect() !== 'none') {
       try {
         await cache.set(name, { at: new Date().toISOString() }, GUARD_TTL_SECONDS);
       } catch (cacheError) {

@@ -20,6 +20,8 @@ import {
   payloadOf,
   run,
 } from '../helpers';
+import { execute } from '../support/lambda';
+import { RUN, allowLogStream, fakeCache } from '../support/zcache';
 import { ROUTES, recordRoutes } from './support';
 import type { Sent } from './support';
 
@@ -397,4 +399,128 @@ describe('Provision Credits, Add, when the answer to a grant is lost', () => {
     expect(api.requests.map((request) => request.method)).toEqual(['PATCH', 'POST']);
     expect([...api.accounts.values()]).toEqual([{ email: 'jane@example.com', credits: 50 }]);
   });
+});
+
+/**
+ * Zapier replays a step that ended in an error (Autoreplay, or the owner's replay): for each kind
+ * of error a Provision Credits grant can end in, the first run fails, then the same step runs
+ * again with the API healthy. The grant is never applied twice, with or without an Idempotency
+ * Key: an error that came before anything was applied replays into one grant; one that came
+ * after a write that was, or may have been, applied replays into a refusal that sends nothing.
+ */
+describe("Zapier's replay of each kind of error a grant can end in", () => {
+  cleanUp();
+  // As on Lambda, with Zapier's cache behind the event's rpc_base (set-if-absent honoured; the
+  // app tester's own mock ignores it).
+  beforeEach(allowLogStream);
+  const provisionRun = (inputData: Record<string, unknown>) =>
+    execute('creates.provision_credits.operation.perform', { authData: adminAuth, inputData }, RUN);
+
+  const EMAIL = 'jane@example.com';
+  const grantOf = (key: boolean) => ({
+    email: EMAIL,
+    credits: '50',
+    mode: 'add',
+    ...(key ? { idempotencyKey: 'pi_replay' } : {}),
+  });
+  const connectionError = (code: string) => Object.assign(new Error(`connect ${code}`), { code });
+
+  /** The first PATCH's fate; `applied`: whether the API applied it before answering. */
+  const KINDS = [
+    [
+      'ApiClientError (422)',
+      'ApiClientError',
+      false,
+      () => admin().patch('/users').reply(422, 'Amount must be a positive integer'),
+    ],
+    [
+      'ApiServerError (500)',
+      'ApiServerError',
+      false,
+      () => admin().patch('/users').reply(500, 'Unknown error occurred'),
+    ],
+    [
+      'ThrottledError (429)',
+      undefined,
+      false,
+      () => admin().patch('/users').reply(429, 'Rate limit was exceeded', { 'Retry-After': '5' }),
+    ],
+    [
+      'ApiUnreachable (connection refused)',
+      'ApiUnreachable',
+      false,
+      () => admin().patch('/users').replyWithError(connectionError('ECONNREFUSED')),
+    ],
+    [
+      'WrongBaseUrl (a router 404)',
+      'WrongBaseUrl',
+      false,
+      () => admin().patch('/users').reply(404, { error: 'Not Found' }),
+    ],
+    [
+      'MaybeApplied (the connection dropped)',
+      'MaybeApplied',
+      true,
+      () => admin().patch('/users').replyWithError(connectionError('ECONNRESET')),
+    ],
+    [
+      'UnexpectedResponse (a 200 without the account)',
+      'UnexpectedResponse',
+      true,
+      () => admin().patch('/users').reply(200, 'OK'),
+    ],
+  ] as const;
+
+  it.each(
+    KINDS.flatMap(([title, code, applied, first]) =>
+      [true, false].map(
+        (key) => [title, key ? 'with' : 'without', code, applied, first, key] as const,
+      ),
+    ),
+  )(
+    '%s, %s an Idempotency Key: the replay never grants twice',
+    async (_title, _with, code, applied, first, key) => {
+      fakeCache();
+      first();
+      const api = new FakeAdminApi();
+      api.seed(EMAIL, 100);
+
+      const error = await failure(provisionRun(grantOf(key)));
+      if (code === undefined) {
+        expect(error.name).toBe('ThrottledError');
+      } else {
+        expect(error.name).toBe('AppError');
+        expect(payloadOf(error)).toMatchObject({ code });
+      }
+      if (applied) {
+        // What the API did before its answer was lost or unreadable.
+        api.grant({
+          method: 'PATCH',
+          path: '/users',
+          query: {},
+          body: { email: EMAIL, amount: 50 },
+        });
+      }
+
+      const replay = await provisionRun(grantOf(key)).then(
+        (output) => ({ output }),
+        (failed: unknown) => ({ failed }),
+      );
+
+      expect(api.accounts.get(EMAIL)?.credits).toBe(150);
+      if (applied) {
+        expect(replay).toMatchObject({ failed: expect.any(Error) as unknown });
+        const refusal =
+          'failed' in replay && replay.failed instanceof Error ? replay.failed : new Error();
+        expect(payloadOf(refusal)).toMatchObject({ code: 'MaybeApplied' });
+        expect(messageOf(refusal)).toMatch(/sent nothing/);
+        expect(api.requests).toEqual([]);
+      } else {
+        expect(replay).toEqual({
+          output: expect.objectContaining({ credits: 150, granted: 50 }) as unknown,
+        });
+        expect(api.count('PATCH')).toBe(1);
+      }
+    },
+  );
 });
