@@ -6,7 +6,12 @@
 import nock from 'nock';
 
 import { cacheKey } from '../src/cache';
-import { KEY_TTL_SECONDS, MAX_KEY_CHARS, PENDING_STALE_MS } from '../src/idempotency';
+import {
+  GUARD_TTL_SECONDS,
+  KEY_TTL_SECONDS,
+  MAX_KEY_CHARS,
+  PENDING_STALE_MS,
+} from '../src/idempotency';
 import {
   ADMIN_ORIGIN,
   DEALAI_ORIGIN,
@@ -17,6 +22,7 @@ import {
   dealaiAuth,
   failure,
   messageOf,
+  payloadOf,
   unmatched,
 } from './helpers';
 import { execute } from './support/lambda';
@@ -72,15 +78,62 @@ afterEach(() => {
 
 describe('without an Idempotency Key', () => {
   it.each([undefined, '', '  '])(
-    'with %p sends as before, returns what it did before, and never calls the cache',
+    'with %p sends as before, returns what it did before, and only reads the guard of Add grants',
     async (idempotencyKey) => {
+      const cache = fakeCache();
       grantsOnce();
 
       const result = await provision({ email: EMAIL, credits: 5, mode: 'add', idempotencyKey });
 
       expect(result).toEqual(PROVISIONED);
+      // One read: has a failed run of this same grant perhaps applied it? Nothing is stored.
+      expect(cache.calls.map(({ method }) => method)).toEqual(['zcache_get']);
+      expect(cache.only()).toBeUndefined();
     },
   );
+
+  it('Top Up without a key never calls the cache: a replay reads the balance first', async () => {
+    // No fake cache: a call to Zapier's RPC would be refused by nock and show in `unmatched`.
+    admin()
+      .get('/users')
+      .query({ email: EMAIL })
+      .reply(200, [{ email: EMAIL, credits: 9 }]);
+
+    const result = await provision({ email: EMAIL, credits: 5, mode: 'atLeast' });
+
+    expect(result).toMatchObject({ granted: 0, credits: 9 });
+    expect(unmatched).toEqual([]);
+  });
+
+  it('an Add grant whose answer is lost is remembered; the same grant is then refused, sending nothing', async () => {
+    const cache = fakeCache();
+    admin()
+      .patch('/users', { email: EMAIL, amount: 5 })
+      .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+
+    const lost = await failure(provision({ email: EMAIL, credits: 5, mode: 'add' }));
+    const replay = await failure(provision({ email: EMAIL, credits: 5, mode: 'add' }));
+
+    expect(payloadOf(lost)).toMatchObject({ code: 'MaybeApplied' });
+    expect(payloadOf(replay)).toMatchObject({ code: 'MaybeApplied' });
+    expect(cache.calls.map(({ method }) => method)).toEqual([
+      'zcache_get',
+      'zcache_set',
+      'zcache_get',
+    ]);
+    expect(cache.calls[1]?.params[2]).toBe(GUARD_TTL_SECONDS);
+    expect(unmatched).toEqual([]);
+  });
+
+  it('goes ahead when the guard cannot read the cache, and says so in the log', async () => {
+    const cache = fakeCache();
+    cache.failWhen(() => true);
+    grantsOnce();
+
+    const result = await provision({ email: EMAIL, credits: 5, mode: 'add' });
+
+    expect(result).toEqual(PROVISIONED);
+  });
 });
 
 describe('Provision Credits with an Idempotency Key', () => {
