@@ -212,6 +212,10 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
               `"ann@example.com;" contains ";", which a bare email address does not. ${BARE}`,
             ],
             [
+              '{{ann}}@example.com',
+              `"{{ann}}@example.com" contains "{", which a bare email address does not. ${BARE}`,
+            ],
+            [
               'ann(work)@example.com',
               `"ann(work)@example.com" contains "(", which a bare email address does not. ${BARE}`,
             ],

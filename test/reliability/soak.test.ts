@@ -268,6 +268,10 @@ describe('fault soak: Provision Credits with Idempotency Keys through the handle
   let proxy: Proxy;
 
   beforeAll(async () => {
+    // Jest shares Node's http module within a worker: activate this file's nock, restore it after.
+    if (!nock.isActive()) {
+      nock.activate();
+    }
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
     sandbox = await startSandbox({ port: 0, rateLimit: { max: 1_000_000, windowMs: 60_000 } });
@@ -284,6 +288,7 @@ describe('fault soak: Provision Credits with Idempotency Keys through the handle
     await proxy.close();
     await sandbox.close();
     nock.enableNetConnect();
+    nock.restore();
   });
 
   const deliver = async (payment: Payment): Promise<Result> => {
