@@ -35,10 +35,11 @@ export const invalid = (z: ZObject, label: string, reason: string): Error =>
 
 /**
  * Characters a bare address never holds outside quotes: names, lists, schemes, brackets; and
- * braces, which RFC 5322 allows but which here mean a field Zapier did not fill in (`{{...}}`),
- * and which z.request would render as a template in a query, looking up another address.
+ * double braces, which RFC 5322 allows but which here mean a field Zapier did not fill in
+ * (`{{...}}`), and which z.request would render as a template in a query, looking up another
+ * address.
  */
-const NOT_IN_ADDRESS = /[<>()[\],;:\\"{}]/u;
+const NOT_IN_ADDRESS = /[<>()[\],;:\\"]|\{\{|\}\}/u;
 
 /** A value quoted for a message, cut at 40 characters. */
 export const show = (value: string): string => {

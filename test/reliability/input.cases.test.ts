@@ -213,7 +213,7 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
             ],
             [
               '{{ann}}@example.com',
-              `"{{ann}}@example.com" contains "{", which a bare email address does not. ${BARE}`,
+              `"{{ann}}@example.com" contains "{{", which a bare email address does not. ${BARE}`,
             ],
             [
               'ann(work)@example.com',

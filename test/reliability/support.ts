@@ -104,8 +104,8 @@ export const emailProblem = (email: unknown): string | undefined => {
   if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
     return 'has not exactly one @ between a name and a domain';
   }
-  // A bare address: no display name, list, scheme ("mailto:"), quotes, brackets or braces.
-  if (/[<>()[\],;:\\"{}]/u.test(email)) {
+  // A bare address: no display name, list, scheme ("mailto:"), quotes, brackets or `{{`/`}}`.
+  if (/[<>()[\],;:\\"]|\{\{|\}\}/u.test(email)) {
     return 'is not a bare address';
   }
   const length = codePoints(email);
