@@ -249,7 +249,7 @@ const parseIsoTime = (text: string): number | undefined => {
 /**
  * A point in time from an ISO 8601 date or date-time: what Zapier makes of a `datetime` field
  * ("2025-06-01T09:00:00-05:00", whatever the user typed or mapped). Without an offset the time is
- * UTC. `undefined` when empty; anything else halts, naming the field.
+ * UTC. `undefined` when empty; anything else is refused (invalid()), naming the field.
  */
 export const readDateTime = (z: ZObject, value: unknown, label: string): Date | undefined => {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {

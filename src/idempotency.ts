@@ -95,7 +95,7 @@ type Entry =
   | { state: 'done'; request: string; at: string; output: Output; withheld: string[] }
   | { state: 'unknown'; request: string; at: string };
 
-/** Reads an Idempotency Key input: trimmed, `undefined` when empty, halts when too long. */
+/** Reads an Idempotency Key input: trimmed, `undefined` when empty, refused when too long. */
 export const readIdempotencyKey = (z: ZObject, value: unknown): string | undefined => {
   const key = readText(value);
   if (key !== undefined && characters(key).length > MAX_KEY_CHARS) {

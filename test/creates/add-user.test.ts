@@ -6,6 +6,7 @@ import {
   dealaiAuth,
   failure,
   messageOf,
+  payloadOf,
   run,
   unmatched,
 } from '../helpers';
@@ -197,4 +198,50 @@ describe('Add User on the Administration API', () => {
       "The Administration API answered without the new account's token, which its documentation promises. Check the connection's Base URL.",
     );
   });
+});
+
+describe('Add User: what an existing account and a missing route mean', () => {
+  it('fails on an existing account (409) with an error the owner sees: the step set nothing', async () => {
+    admin().post('/users').reply(409, 'Email already exists', { 'Content-Type': 'text/plain' });
+
+    const error = await failure(run(addUser, adminAuth, { email: 'a@b.co', credits: '100' }));
+
+    expect(error.name).toBe('AppError');
+    expect(payloadOf(error)).toEqual({
+      code: 'ApiClientError',
+      status: 409,
+      message:
+        'Administration API says the account already exists (HTTP 409): Email already exists',
+    });
+  });
+
+  it.each([
+    [
+      'the Administration API',
+      adminAuth,
+      admin,
+      'https://api.agentfirst.dev',
+      'Administration API',
+    ],
+    [
+      'Deal.ai',
+      dealaiAuth,
+      dealai,
+      'https://api.marketing.deal.ai/api/2024-01/whitelabel',
+      'Deal.ai White Label API',
+    ],
+  ] as const)(
+    'takes a 404 on %s as a wrong Base URL, not as "no such account"',
+    async (_title, auth, scope, base, api) => {
+      scope().post('/users').reply(404, 'Not Found', { 'Content-Type': 'text/plain' });
+
+      const input = auth === dealaiAuth ? { email: 'a@b.co', firstName: 'A' } : { email: 'a@b.co' };
+      const error = await failure(run(addUser, auth, input));
+
+      expect(payloadOf(error)).toEqual({
+        code: 'WrongBaseUrl',
+        message: `The Base URL ${base} does not reach the ${api}: it answered HTTP 404 (text/plain): Not Found. Check the connection's Base URL. Edit the connection in Zapier (My Apps) and reconnect.`,
+      });
+    },
+  );
 });
