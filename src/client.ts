@@ -238,7 +238,9 @@ export const openApi = (
         return raise(z, connection, route, answer);
       }
       refuseWebPage(z, connection, answer);
-      if (isRouteMissing(status)) {
+      // A 405 says the route is not there. A 404 may be the API's own (it may look up the missing
+      // email and find nobody), so the key check below decides whether the route exists.
+      if (status === 405) {
         throw notTheApi(z, connection, `answered ${sentBack(connection, answer)}`);
       }
       if (status < 400) {
@@ -299,9 +301,6 @@ const notTheApi = (z: ZObject, connection: Connection, what: string): Error =>
     `The Base URL ${connection.baseUrl} does not reach ${apiName(connection)}: it ${what} Check the connection's Base URL. ${reconnect}`,
     'WrongBaseUrl',
   );
-
-/** A status that says the route itself is not there: the Base URL points at the wrong place. */
-const isRouteMissing = (status: number): boolean => status === 404 || status === 405;
 
 /**
  * Proves that a tolerated failure is the API's own answer, or throws. A web page never is. The

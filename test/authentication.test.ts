@@ -91,14 +91,37 @@ describe('connection test on Deal.ai', () => {
     },
   );
 
-  it.each([
-    [
-      'a router 404 on every path',
+  it('takes a 404 to the empty body as the API looking up nobody, once an invalid key gets a 403', async () => {
+    dealai().patch('/users/role', {}).reply(404, { error: 'User not found' });
+    dealaiWithInvalidKey().patch('/users/role', {}).reply(403, { error: 'Invalid API key' });
+
+    await expect(testConnection(dealaiAuth)).resolves.toMatchObject({ provider: 'dealai', label });
+  });
+
+  it("fails on a router's 404 on every path: the same 404 for a key that cannot be valid", async () => {
+    const notFound = [
       404,
       JSON.stringify({ error: 'Not Found' }),
-      'application/json',
-      'answered HTTP 404 (application/json): Not Found.',
-    ],
+      { 'Content-Type': 'application/json' },
+    ] as const;
+    dealai()
+      .patch('/users/role', {})
+      .reply(...notFound);
+    dealaiWithInvalidKey()
+      .patch('/users/role', {})
+      .reply(...notFound);
+
+    const error = await failure(testConnection(dealaiAuth));
+
+    expect(payloadOf(error)).toEqual({
+      code: 'WrongBaseUrl',
+      message: wrong(
+        'does not check keys: it answered HTTP 404 (application/json): Not Found. With a key that cannot be valid it answered HTTP 404 (application/json): Not Found.',
+      ),
+    });
+  });
+
+  it.each([
     [
       'a 405 Method Not Allowed',
       405,
