@@ -43,6 +43,8 @@ describe('Add User on Deal.ai', () => {
       inviteSent: true,
       credits: null,
       token: null,
+      stale: false,
+      staleNote: null,
     });
   });
 
@@ -70,6 +72,8 @@ describe('Add User on Deal.ai', () => {
       inviteSent: false,
       credits: null,
       token: null,
+      stale: false,
+      staleNote: null,
     });
   });
 
@@ -135,6 +139,8 @@ describe('Add User on the Administration API', () => {
       inviteSent: false,
       credits: 1000,
       token: 'a1-newUserToken',
+      stale: false,
+      staleNote: null,
     });
   });
 

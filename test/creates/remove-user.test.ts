@@ -9,7 +9,14 @@ describe('Remove User on Deal.ai', () => {
 
     const result = await run(removeUser, dealaiAuth, { email: 'a@b.co' });
 
-    expect(result).toEqual({ provider: 'dealai', email: 'a@b.co', removed: true, credits: null });
+    expect(result).toEqual({
+      provider: 'dealai',
+      email: 'a@b.co',
+      removed: true,
+      credits: null,
+      stale: false,
+      staleNote: null,
+    });
   });
 
   it('halts on a missing user unless Succeed If Already Gone is set', async () => {
@@ -28,7 +35,14 @@ describe('Remove User on Deal.ai', () => {
 
     const result = await run(removeUser, dealaiAuth, { email: 'a@b.co', ignoreMissing: 'yes' });
 
-    expect(result).toEqual({ provider: 'dealai', email: 'a@b.co', removed: false, credits: null });
+    expect(result).toEqual({
+      provider: 'dealai',
+      email: 'a@b.co',
+      removed: false,
+      credits: null,
+      stale: false,
+      staleNote: null,
+    });
   });
 });
 
@@ -45,6 +59,8 @@ describe('Remove User on the Administration API', () => {
       email: 'jane@example.com',
       removed: true,
       credits: 0,
+      stale: false,
+      staleNote: null,
     });
   });
 
@@ -53,7 +69,14 @@ describe('Remove User on the Administration API', () => {
 
     const result = await run(removeUser, adminAuth, { email: 'a@b.co', ignoreMissing: true });
 
-    expect(result).toEqual({ provider: 'admin', email: 'a@b.co', removed: false, credits: null });
+    expect(result).toEqual({
+      provider: 'admin',
+      email: 'a@b.co',
+      removed: false,
+      credits: null,
+      stale: false,
+      staleNote: null,
+    });
   });
 
   it('still fails on other errors when Succeed If Already Gone is set', async () => {

@@ -429,6 +429,8 @@ const SPECS: Spec[] = [
                 inviteSent: invite === true,
                 credits: null,
                 token: null,
+                stale: false,
+                staleNote: null,
               });
             },
           };
@@ -537,6 +539,8 @@ const SPECS: Spec[] = [
                 email,
                 role: role ?? null,
                 roleCleared: role === undefined,
+                stale: false,
+                staleNote: null,
               });
             },
           };
