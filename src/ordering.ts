@@ -126,9 +126,9 @@ const parseIso = (text: string): number | undefined => {
   if (match === null) {
     return undefined;
   }
-  const [, year = '', month = '', day = '', hour = '', minute = '', second = '0'] = match;
-  const [y, mo, d, h, mi, s] = [year, month, day, hour, minute, second].map(Number);
-  const utc = Date.UTC(y ?? 0, (mo ?? 1) - 1, d, h, mi, s, fractionMs(match[7]));
+  // Seconds may be left out; every other part is there when the pattern matches.
+  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((group) => Number(match[group] ?? '0'));
+  const utc = Date.UTC(Number(y), Number(mo) - 1, d, h, mi, s, fractionMs(match[7]));
   const date = new Date(utc);
   // Date.UTC rolls February 30 over to March 2, and 24:00 to the next day: a real time reads back.
   const real =

@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 
+import * as cacheModule from '../../src/cache';
 import { openCache } from '../../src/cache';
 import { isoTime } from '../../src/fields';
 import { CLOCK_TTL_SECONDS, LOCK_RETRY_SECONDS, LOCK_TTL_SECONDS } from '../../src/ordering';
@@ -51,7 +52,7 @@ const changeRole = (
   zap: ZapierRun,
   email: string,
   role: string,
-  eventTime?: string,
+  eventTime?: unknown,
   authData = dealai(),
 ) => run(CHANGE, zap, authData, { email, role, ...(eventTime === undefined ? {} : { eventTime }) });
 
@@ -647,5 +648,140 @@ describe('with the Idempotency Key (Add User)', () => {
       at: at(20),
       by: 'Remove User',
     });
+  });
+});
+
+describe("Zapier's cache failing in the middle of a run", () => {
+  const zap = () => zapier('acct-fault', 'conn-fault');
+  type Faults = Partial<Record<'get' | 'set' | 'claim' | 'delete', 'throw' | 'claim-then-false'>>;
+
+  /** Makes the named calls of one purpose's cache fail (or lie) for the runs of the test. */
+  const faulty = (purpose: string, faults: Faults): void => {
+    const real = cacheModule.openCache;
+    jest.spyOn(cacheModule, 'openCache').mockImplementation((z, space) => {
+      const cache = real(z, space);
+      if (space.namespace[0] !== purpose) {
+        return cache;
+      }
+      const fail = () => Promise.reject(new Error('RPC request failed after 3 attempts: boom'));
+      return {
+        get: faults.get === 'throw' ? fail : cache.get,
+        set: faults.set === 'throw' ? fail : cache.set,
+        delete: faults.delete === 'throw' ? fail : cache.delete,
+        claim:
+          faults.claim === 'claim-then-false'
+            ? async (name, value, ttl) => {
+                await cache.claim(name, value, ttl);
+                return false;
+              }
+            : cache.claim,
+      };
+    });
+  };
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('the clock cannot be read: nothing is sent, Zapier retries, the lock is released', async () => {
+    const email = 'clock.unread@example.com';
+    await addOnDealai(zap(), email);
+    faulty('event-clock', { get: 'throw' });
+
+    const outcome = await counted(() =>
+      failure(changeRole(zap(), email, 'Premium Plan', unixSeconds(5))),
+    );
+    jest.restoreAllMocks();
+
+    expect(outcome.value.name).toBe('ThrottledError');
+    expect(throttleOf(outcome.value).delay).toBe(60);
+    expect(outcome.requests).toBe(0);
+    expect(await entryOf(zap(), 'event-lock', sandbox().dealaiBaseUrl, email)).toBeUndefined();
+    expect(roleOf(email)).toBe('Basic Plan');
+  });
+
+  it('the clock cannot be written after the change: the step succeeds (it was applied)', async () => {
+    const email = 'clock.unwritten@example.com';
+    await addOnDealai(zap(), email);
+    faulty('event-clock', { set: 'throw' });
+
+    const result = await changeRole(zap(), email, 'Premium Plan', unixSeconds(5));
+    jest.restoreAllMocks();
+
+    expect(result.stale).toBe(false);
+    expect(roleOf(email)).toBe('Premium Plan');
+    expect(await entryOf(zap(), 'event-clock', sandbox().dealaiBaseUrl, email)).toBeUndefined();
+    expect(await entryOf(zap(), 'event-lock', sandbox().dealaiBaseUrl, email)).toBeUndefined();
+  });
+
+  it('the lock cannot be released: the step succeeds and the lock expires with its TTL', async () => {
+    const email = 'lock.kept@example.com';
+    await addOnDealai(zap(), email);
+    faulty('event-lock', { delete: 'throw' });
+
+    const result = await changeRole(zap(), email, 'Premium Plan', unixSeconds(5));
+    jest.restoreAllMocks();
+    const next = await failure(changeRole(zap(), email, 'Basic Plan', unixSeconds(9)));
+    clock += LOCK_TTL_SECONDS * 1000;
+    const later = await changeRole(zap(), email, 'Basic Plan', unixSeconds(9));
+
+    expect(result.stale).toBe(false);
+    expect(next.name).toBe('ThrottledError');
+    expect(later.stale).toBe(false);
+    expect(roleOf(email)).toBe('Basic Plan');
+  });
+
+  it('a claim that succeeded but came back as taken (an RPC retry) is this run’s own lock', async () => {
+    const email = 'own.claim@example.com';
+    await addOnDealai(zap(), email);
+    faulty('event-lock', { claim: 'claim-then-false' });
+
+    const result = await changeRole(zap(), email, 'Premium Plan', unixSeconds(5));
+
+    expect(result.stale).toBe(false);
+    expect(roleOf(email)).toBe('Premium Plan');
+  });
+
+  it('an entry that is not this integration’s counts as no clock; a lock without a time still waits', async () => {
+    const email = 'odd.entries@example.com';
+    await addOnDealai(zap(), email);
+    const space = (purpose: string) => ({
+      scope: ['auth'] as const,
+      namespace: [purpose, 'dealai', sandbox().dealaiBaseUrl] as const,
+    });
+    await withZ(zap(), (z) =>
+      cacheModule.openCache(z, space('event-clock')).set(email, { at: 'soon' }, 60),
+    );
+
+    const applied = await changeRole(zap(), email, 'Premium Plan', unixSeconds(5));
+    await withZ(zap(), (z) => cacheModule.openCache(z, space('event-lock')).set(email, 'x', 60));
+    const waiting = await failure(changeRole(zap(), email, 'Basic Plan', unixSeconds(9)));
+
+    expect(applied.stale).toBe(false);
+    expect(await entryOf(zap(), 'event-clock', sandbox().dealaiBaseUrl, email)).toEqual({
+      at: at(5),
+      by: 'Change Role',
+    });
+    expect(throttleOf(waiting).message).toMatch(
+      /^Event Time: another run is applying an event to odd\.entries@example\.com, so this one sent nothing yet\./,
+    );
+  });
+});
+
+describe('an Event Time mapped from a code step', () => {
+  const zap = () => zapier('acct-code', 'conn-code');
+
+  it('takes a number as Unix seconds or milliseconds, and refuses anything else by its type', async () => {
+    const email = 'code.step@example.com';
+    await addOnDealai(zap(), email);
+
+    const seconds = await changeRole(zap(), email, 'Premium Plan', at(5) / 1000);
+    const millis = await changeRole(zap(), email, 'Basic Plan', at(4));
+    const refused = await failure(changeRole(zap(), email, 'Basic Plan', { at: 1 }));
+
+    expect([seconds.stale, millis.stale]).toEqual([false, true]);
+    expect(messageOf(refused)).toBe(
+      'Event Time: expected a date and time or a number, got object.',
+    );
   });
 });
