@@ -90,7 +90,7 @@ const counted = async <T>(
 const delivered = async (
   deliver: () => Promise<Record<string, unknown>>,
 ): Promise<{ result: Record<string, unknown>; retries: number }> => {
-  for (let retries = 0; retries < 40; retries += 1) {
+  for (let retries = 0; retries < 200; retries += 1) {
     try {
       return { result: await deliver(), retries };
     } catch (error) {
@@ -100,7 +100,7 @@ const delivered = async (
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
     }
   }
-  throw new Error('still throttled after 40 retries');
+  throw new Error('still throttled after 200 retries');
 };
 
 describe('one user, events out of order', () => {
