@@ -244,7 +244,7 @@ describe('one user, events out of order', () => {
  * Forwards to the sandbox. Told to, it holds the next write until released (the run is in
  * flight), or forwards it and then cuts the connection before answering (applied, never heard).
  */
-class Proxy {
+class HoldingProxy {
   private server: Server | undefined;
   private port = 0;
   private held: (() => void)[] = [];
@@ -318,7 +318,7 @@ class Proxy {
 
 describe('concurrent runs', () => {
   const zap = () => zapier('acct-race', 'conn-race');
-  const proxy = new Proxy();
+  const proxy = new HoldingProxy();
   const viaProxy = () => ({ ...dealai(), baseUrl: proxy.baseUrl });
 
   beforeAll(async () => {
