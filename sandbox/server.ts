@@ -19,7 +19,7 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { MAX_CREDITS, SandboxStore, USAGE_SERVICES } from './db';
-import type { AdminAccount, UsageRow, UsageService } from './db';
+import type { AdminAccount, DealaiUser, UsageRow, UsageService } from './db';
 import { LOG_PATH, RPC_PATH, isZapierPath, registerZapier } from './zapier';
 import type { ZapierSide } from './zapier';
 
@@ -87,6 +87,8 @@ export interface Sandbox {
   zapier: ZapierSide;
   /** The exchanges recorded since the last call, oldest first; needs `record: true`. */
   takeExchanges(): Exchange[];
+  /** A Deal.ai user as the site stores it (the API has no read route): for tests and the story. */
+  dealaiUser(email: string): DealaiUser | undefined;
   close(): Promise<void>;
 }
 
@@ -915,6 +917,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       exchanges = [];
       return taken;
     },
+    dealaiUser: (email) => store.getDealaiUser(email.trim().toLowerCase()),
     close: () => {
       closing ??= running.close().then(() => {
         store.close();

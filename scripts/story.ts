@@ -20,6 +20,7 @@ import {
   startSandbox,
 } from '../sandbox/server';
 import { projectApp } from './harness';
+import type { Sandbox } from '../sandbox/server';
 import type { App, Bundle, Rpc } from './harness';
 
 type Result = Record<string, unknown>;
@@ -37,6 +38,11 @@ export interface StoryStep {
   expect: (result: unknown) => void;
   /** What users do on the site before the step: calls to its API that spend their credits. */
   site?: { say: string; spend: Spend[] };
+  /**
+   * What the site holds after the step, read from the sandbox's store (Deal.ai has no read
+   * route): returns the line to print, throws when it is not what the story needs.
+   */
+  onSite?: (sandbox: Sandbox, result: unknown) => string;
   /**
    * The fewest requests the step can take (the bench's budget): one per action, two only where
    * the API leaves no other way: granting credits to an account that does not exist yet (PATCH
@@ -133,6 +139,23 @@ const PERIOD = {
 };
 
 const JANE = 'Jane.Doe@Example.com';
+/** Stripe's `created` (Unix seconds) of the story's plan-change events: a minute ago, and after. */
+const EVENT_CREATED = Math.floor(STARTED / 1000) - 60;
+const createdAt = (seconds: number): string => String(EVENT_CREATED + seconds);
+const clockTime = (seconds: number): string =>
+  new Date((EVENT_CREATED + seconds) * 1000).toISOString().slice(11, 19);
+
+/** Jane's role on the Deal.ai site, which must be `role`. */
+const janesRole =
+  (role: string) =>
+  (sandbox: Sandbox, result: unknown): string => {
+    const stored = sandbox.dealaiUser(JANE)?.role;
+    if (stored !== role) {
+      fail(`expected Jane's role on the site to be ${role}, got ${JSON.stringify(stored)}`);
+    }
+    const note = asRecord(result).staleNote;
+    return `Jane's role on the site: ${role}${typeof note === 'string' ? `\n     note: ${note}` : ''}`;
+  };
 const SAM = 'sam.lee@example.com';
 const KIM = 'kim.ng@example.com';
 const LEE = 'lee.park@example.com';
@@ -160,6 +183,24 @@ export const STORY: StoryStep[] = [
     },
     expect: has({ email: JANE.toLowerCase(), role: 'Basic Plan', inviteSent: true }),
     requests: 1,
+  },
+  {
+    provider: 'dealai',
+    title: `Stripe delivers two plan changes out of order. First the upgrade to Premium (event created ${clockTime(5)}, Event Time = its "created")`,
+    method: 'creates.change_role.operation.perform',
+    inputData: { email: JANE, role: 'Premium Plan', eventTime: createdAt(5) },
+    expect: has({ role: 'Premium Plan', stale: false }),
+    onSite: janesRole('Premium Plan'),
+    requests: 1,
+  },
+  {
+    provider: 'dealai',
+    title: `Then the downgrade to Basic, created earlier (${clockTime(1)}): stale, sends nothing, green`,
+    method: 'creates.change_role.operation.perform',
+    inputData: { email: JANE, role: 'Basic Plan', eventTime: createdAt(1) },
+    expect: has({ stale: true, role: null }),
+    onSite: janesRole('Premium Plan'),
+    requests: 0,
   },
   {
     provider: 'dealai',
@@ -524,6 +565,7 @@ export const runStory = async (
       const before = sandbox.requestCount();
       let result: unknown;
       let returned = '';
+      let onSite = '';
       try {
         result = await app.execute(step.method, bundle, rpcFor(step.provider));
         if (step.method.startsWith('triggers.')) {
@@ -532,6 +574,7 @@ export const runStory = async (
           result = fired(seen, step.meta, items);
         }
         step.expect(result);
+        onSite = step.onSite === undefined ? '' : `\n     site: ${step.onSite(sandbox, result)}`;
       } catch (error) {
         log(`✗ ${name}\n     sent ${short(step.inputData)}\n     ${reasonOf(error)}`);
         throw new Error(
@@ -541,7 +584,7 @@ export const runStory = async (
       steps.push({ step, requests: sandbox.requestCount() - before });
       const site = step.site === undefined ? '' : `\n     meanwhile: ${step.site.say}`;
       log(
-        `✓ ${name}${site}\n     sent ${short(step.inputData)}\n     got  ${short(result)}${returned}`,
+        `✓ ${name}${site}\n     sent ${short(step.inputData)}\n     got  ${short(result)}${returned}${onSite}`,
       );
     }
     const conformance = await checkExchanges(sandbox.takeExchanges());

@@ -95,6 +95,16 @@ export interface Api {
   probe: (route: RouteName, options: CallOptions) => Promise<void>;
 }
 
+/**
+ * What the writes of the Api an invocation opened last may have done, keyed by its `z`: for a
+ * wrapper around a whole perform (ordering.ts), which must know whether a failed step may have
+ * changed something without opening the Api itself.
+ */
+const effects = new WeakMap<ZObject, () => Effect>();
+
+/** {@link Api.effect} of the Api this invocation (`z`) opened last; `none` when it opened none. */
+export const effectSoFar = (z: ZObject): Effect => effects.get(z)?.() ?? 'none';
+
 const isLoopbackHost = (hostname: string): boolean =>
   hostname === 'localhost' ||
   hostname === '[::1]' ||
@@ -172,6 +182,7 @@ export const openApi = (
   const connection = readConnection(z, bundle);
   const deadline = Date.now() + STEP_BUDGET_MS;
   let effect: Effect = 'none';
+  effects.set(z, () => effect);
   const noteEffect = (
     route: RouteName,
     options: CallOptions,

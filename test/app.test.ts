@@ -46,6 +46,7 @@ describe('the public contract', () => {
       'role',
       'credits',
       'idempotencyKey',
+      'eventTime',
     ]);
     expect(inputKeys(App.creates.provision_credits)).toEqual([
       'email',
@@ -53,8 +54,8 @@ describe('the public contract', () => {
       'mode',
       'idempotencyKey',
     ]);
-    expect(inputKeys(App.creates.change_role)).toEqual(['email', 'role', 'clearRole']);
-    expect(inputKeys(App.creates.remove_user)).toEqual(['email', 'ignoreMissing']);
+    expect(inputKeys(App.creates.change_role)).toEqual(['email', 'role', 'clearRole', 'eventTime']);
+    expect(inputKeys(App.creates.remove_user)).toEqual(['email', 'ignoreMissing', 'eventTime']);
     expect(inputKeys(App.searches.find_user)).toEqual(['email']);
     expect(inputKeys(App.searches.find_usage)).toEqual(['email', 'from', 'to', 'service']);
     expect(inputKeys(App.triggers.credits_low)).toEqual(['threshold', 'account']);

@@ -16,6 +16,7 @@ import {
 } from '../fields';
 import { idempotencyKeyField, once, replayOutputFields } from '../idempotency';
 import type { Output } from '../idempotency';
+import { eventTimeField, inEventOrder, staleOutputFields } from '../ordering';
 import { readNewAccount, textAt } from '../records';
 
 export const ADD_USER = 'add_user';
@@ -68,6 +69,7 @@ const inputFields = defineInputFields([
       'API credits to preload the new account with, a whole number of 0 or more (Administration API only). Leave empty for none.',
   }),
   idempotencyKeyField,
+  eventTimeField,
 ]);
 
 type Input = InferInputData<typeof inputFields>;
@@ -223,7 +225,24 @@ export const addUser = defineCreate({
   },
   operation: {
     inputFields,
-    perform,
+    perform: inEventOrder(
+      {
+        label: LABEL,
+        skipped: ({ provider, email }): AddedUser | Output => ({
+          provider,
+          email,
+          firstName: null,
+          lastName: null,
+          role: null,
+          inviteSent: false,
+          credits: null,
+          token: null,
+          replayed: false,
+          replayNote: null,
+        }),
+      },
+      perform,
+    ),
     sample: {
       provider: 'admin',
       email: 'jane.doe@example.com',
@@ -235,6 +254,8 @@ export const addUser = defineCreate({
       token: 'a1-0dF6qKHYD7SNU5kAtjOmwHpH3iFgpylA',
       replayed: false,
       replayNote: null,
+      stale: false,
+      staleNote: null,
     },
     outputFields: [
       { key: 'email', label: 'Email', type: 'string', primary: true },
@@ -246,6 +267,7 @@ export const addUser = defineCreate({
       { key: 'credits', label: 'Credits', type: 'integer' },
       { key: 'token', label: 'Account API Token', type: 'string' },
       ...replayOutputFields,
+      ...staleOutputFields,
     ],
   },
 });

@@ -3,6 +3,7 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
 import { emailField, invalid, readEmail, readFlag, readText, yesNoField } from '../fields';
+import { eventTimeField, inEventOrder, staleOutputFields } from '../ordering';
 import { textAt } from '../records';
 
 export const CHANGE_ROLE = 'change_role';
@@ -24,6 +25,7 @@ const inputFields = defineInputFields([
     helpText:
       "Yes: when Role is empty, remove the user's role so they fall back to the Default Role (for a cancelled plan). No: an empty Role stops the step, so a mapped field that arrives empty never strips someone's plan.",
   }),
+  eventTimeField,
 ]);
 
 type Input = InferInputData<typeof inputFields>;
@@ -69,18 +71,32 @@ export const changeRole = defineCreate({
   },
   operation: {
     inputFields,
-    perform,
+    perform: inEventOrder(
+      {
+        label: LABEL,
+        skipped: ({ provider, email }): ChangedRole => ({
+          provider,
+          email,
+          role: null,
+          roleCleared: false,
+        }),
+      },
+      perform,
+    ),
     sample: {
       provider: 'dealai',
       email: 'jane.doe@example.com',
       role: 'Premium Plan',
       roleCleared: false,
+      stale: false,
+      staleNote: null,
     },
     outputFields: [
       { key: 'email', label: 'Email', type: 'string', primary: true },
       { key: 'provider', label: 'Provider', type: 'string' },
       { key: 'role', label: 'Role', type: 'string' },
       { key: 'roleCleared', label: 'Role Cleared', type: 'boolean' },
+      ...staleOutputFields,
     ],
   },
 });

@@ -3,6 +3,7 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
 import { emailField, readEmail, readFlag, yesNoField } from '../fields';
+import { eventTimeField, inEventOrder, staleOutputFields } from '../ordering';
 import { readAccount, textAt } from '../records';
 
 export const REMOVE_USER = 'remove_user';
@@ -16,6 +17,7 @@ const inputFields = defineInputFields([
     helpText:
       'Yes: when no user has this email, finish with Removed set to false instead of stopping. Useful when the same cancellation can arrive twice.',
   }),
+  eventTimeField,
 ]);
 
 type Input = InferInputData<typeof inputFields>;
@@ -58,13 +60,32 @@ export const removeUser = defineCreate({
   },
   operation: {
     inputFields,
-    perform,
-    sample: { provider: 'admin', email: 'jane.doe@example.com', removed: true, credits: 0 },
+    perform: inEventOrder(
+      {
+        label: LABEL,
+        skipped: ({ provider, email }): RemovedUser => ({
+          provider,
+          email,
+          removed: false,
+          credits: null,
+        }),
+      },
+      perform,
+    ),
+    sample: {
+      provider: 'admin',
+      email: 'jane.doe@example.com',
+      removed: true,
+      credits: 0,
+      stale: false,
+      staleNote: null,
+    },
     outputFields: [
       { key: 'email', label: 'Email', type: 'string', primary: true },
       { key: 'provider', label: 'Provider', type: 'string' },
       { key: 'removed', label: 'Removed', type: 'boolean' },
       { key: 'credits', label: 'Credits', type: 'integer' },
+      ...staleOutputFields,
     ],
   },
 });

@@ -44,6 +44,8 @@ describe('Add User on Deal.ai', () => {
       inviteSent: true,
       credits: null,
       token: null,
+      stale: false,
+      staleNote: null,
     });
   });
 
@@ -71,6 +73,8 @@ describe('Add User on Deal.ai', () => {
       inviteSent: false,
       credits: null,
       token: null,
+      stale: false,
+      staleNote: null,
     });
   });
 
@@ -136,6 +140,8 @@ describe('Add User on the Administration API', () => {
       inviteSent: false,
       credits: 1000,
       token: 'a1-newUserToken',
+      stale: false,
+      staleNote: null,
     });
   });
 

@@ -19,6 +19,8 @@ describe('Change Role', () => {
       email: 'jane@example.com',
       role: 'Basic Plan',
       roleCleared: false,
+      stale: false,
+      staleNote: null,
     });
   });
 
@@ -37,7 +39,14 @@ describe('Change Role', () => {
 
     const result = await run(changeRole, dealaiAuth, { email: 'a@b.co', clearRole: 'true' });
 
-    expect(result).toEqual({ provider: 'dealai', email: 'a@b.co', role: null, roleCleared: true });
+    expect(result).toEqual({
+      provider: 'dealai',
+      email: 'a@b.co',
+      role: null,
+      roleCleared: true,
+      stale: false,
+      staleNote: null,
+    });
   });
 
   it('sets a given role even when Clear Role When Empty is set', async () => {
@@ -54,6 +63,8 @@ describe('Change Role', () => {
       email: 'a@b.co',
       role: 'Premium Plan',
       roleCleared: false,
+      stale: false,
+      staleNote: null,
     });
   });
 

@@ -21,7 +21,14 @@ describe('Remove User on Deal.ai', () => {
 
     const result = await run(removeUser, dealaiAuth, { email: 'a@b.co' });
 
-    expect(result).toEqual({ provider: 'dealai', email: 'a@b.co', removed: true, credits: null });
+    expect(result).toEqual({
+      provider: 'dealai',
+      email: 'a@b.co',
+      removed: true,
+      credits: null,
+      stale: false,
+      staleNote: null,
+    });
   });
 
   it('halts on a missing user unless Succeed If Already Gone is set', async () => {
@@ -43,7 +50,14 @@ describe('Remove User on Deal.ai', () => {
 
     const result = await run(removeUser, dealaiAuth, { email: 'a@b.co', ignoreMissing: 'yes' });
 
-    expect(result).toEqual({ provider: 'dealai', email: 'a@b.co', removed: false, credits: null });
+    expect(result).toEqual({
+      provider: 'dealai',
+      email: 'a@b.co',
+      removed: false,
+      credits: null,
+      stale: false,
+      staleNote: null,
+    });
     expect(nock.isDone()).toBe(true);
   });
 
@@ -82,6 +96,8 @@ describe('Remove User on the Administration API', () => {
       email: 'jane@example.com',
       removed: true,
       credits: 0,
+      stale: false,
+      staleNote: null,
     });
   });
 
@@ -90,7 +106,14 @@ describe('Remove User on the Administration API', () => {
 
     const result = await run(removeUser, adminAuth, { email: 'a@b.co', ignoreMissing: true });
 
-    expect(result).toEqual({ provider: 'admin', email: 'a@b.co', removed: false, credits: null });
+    expect(result).toEqual({
+      provider: 'admin',
+      email: 'a@b.co',
+      removed: false,
+      credits: null,
+      stale: false,
+      staleNote: null,
+    });
   });
 
   it.each([

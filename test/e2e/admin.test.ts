@@ -104,6 +104,8 @@ describe('Administration API, end to end', () => {
       email: 'jane.doe@example.com',
       removed: true,
       credits: 0,
+      stale: false,
+      staleNote: null,
     });
     const error = await failure(invoke(removeUser.operation.perform, admin(), { email }));
     expect(messageOf(error)).toBe(

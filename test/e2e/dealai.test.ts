@@ -44,6 +44,8 @@ describe('Deal.ai White Label, end to end', () => {
       inviteSent: true,
       credits: null,
       token: null,
+      stale: false,
+      staleNote: null,
     });
     const error = await failure(invoke(App.creates.add_user.operation.perform, dealai(), input));
     expect(error.name).toBe('AppError');

@@ -456,14 +456,25 @@ describe('a 200 without the documented body', () => {
         inviteSent: false,
         credits: null,
         token: null,
+        stale: false,
+        staleNote: null,
       });
       expect(changed).toEqual({
         provider: 'dealai',
         email: EMAIL,
         role: 'Premium Plan',
         roleCleared: false,
+        stale: false,
+        staleNote: null,
       });
-      expect(removed).toEqual({ provider: 'dealai', email: EMAIL, removed: true, credits: null });
+      expect(removed).toEqual({
+        provider: 'dealai',
+        email: EMAIL,
+        removed: true,
+        credits: null,
+        stale: false,
+        staleNote: null,
+      });
     },
   );
 });

@@ -496,7 +496,14 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
         clearRole: 'yes',
       });
 
-      expect(result).toEqual({ provider: 'dealai', email: STORED, role: null, roleCleared: true });
+      expect(result).toEqual({
+        provider: 'dealai',
+        email: STORED,
+        role: null,
+        roleCleared: true,
+        stale: false,
+        staleNote: null,
+      });
     });
 
     it('Change Role trims the role it sends', async () => {
@@ -582,6 +589,8 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
           email: STORED,
           removed: false,
           credits: null,
+          stale: false,
+          staleNote: null,
         });
       } else {
         const error = await failure(outcome);

@@ -430,6 +430,8 @@ const SPECS: Spec[] = [
                 inviteSent: invite === true,
                 credits: null,
                 token: null,
+                stale: false,
+                staleNote: null,
               });
             },
           };
@@ -538,6 +540,8 @@ const SPECS: Spec[] = [
                 email,
                 role: role ?? null,
                 roleCleared: role === undefined,
+                stale: false,
+                staleNote: null,
               });
             },
           };

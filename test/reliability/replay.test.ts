@@ -231,12 +231,21 @@ describe('Remove User with Succeed If Already Gone', () => {
       const first = await run(removeUser, auth, input);
       const second = await run(removeUser, auth, input);
 
-      expect(first).toEqual({ provider, email: 'jane@example.com', removed: true, credits });
+      expect(first).toEqual({
+        provider,
+        email: 'jane@example.com',
+        removed: true,
+        credits,
+        stale: false,
+        staleNote: null,
+      });
       expect(second).toEqual({
         provider,
         email: 'jane@example.com',
         removed: false,
         credits: null,
+        stale: false,
+        staleNote: null,
       });
       const sent = provider === 'admin' ? adminApi.requests : dealaiApi.requests;
       expect(sent.map((request) => request.method)).toEqual(['DELETE', 'DELETE']);

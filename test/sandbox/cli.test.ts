@@ -23,6 +23,7 @@ function fakeSandbox(url: string): Sandbox {
       logLines: () => 0,
     },
     takeExchanges: () => [],
+    dealaiUser: () => undefined,
     close: () => Promise.resolve(),
   };
 }
