@@ -64,6 +64,17 @@ export const PROVIDERS: Record<ProviderId, Provider> = {
 export const isProviderId = (value: unknown): value is ProviderId =>
   typeof value === 'string' && Object.hasOwn(PROVIDERS, value);
 
+/** The provider a connection names, by its value or its label in any case; else `undefined`. */
+export const readProviderId = (value: unknown): ProviderId | undefined => {
+  if (typeof value !== 'string') {
+    return undefined;
+  }
+  const text = value.trim().toLowerCase();
+  return Object.values(PROVIDERS).find(
+    (provider) => provider.id === text || provider.label.toLowerCase() === text,
+  )?.id;
+};
+
 /** The providers that have every one of `routes`, for "works only with ..." messages. */
 export const providersWith = (routes: readonly RouteName[]): Provider[] =>
   Object.values(PROVIDERS).filter((provider) =>

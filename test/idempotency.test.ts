@@ -72,13 +72,13 @@ afterEach(() => {
 
 describe('without an Idempotency Key', () => {
   it.each([undefined, '', '  '])(
-    'with %p sends as before, returns what it did before, and never calls the cache',
+    'with %p sends as before, returns the same keys as a run with a key, and never calls the cache',
     async (idempotencyKey) => {
       grantsOnce();
 
       const result = await provision({ email: EMAIL, credits: 5, mode: 'add', idempotencyKey });
 
-      expect(result).toEqual(PROVISIONED);
+      expect(result).toEqual({ ...PROVISIONED, replayed: false, replayNote: null });
     },
   );
 });
@@ -428,12 +428,8 @@ describe('Add User with an Idempotency Key', () => {
 
     expect(first).toMatchObject({ provider: 'dealai', role: 'Basic Plan', replayed: false });
     expect(field(again, 'replayNote')).toMatch(/these values are that run's\.$/);
-    expect(again).toMatchObject({
-      provider: 'dealai',
-      role: 'Basic Plan',
-      token: null,
-      replayed: true,
-    });
+    expect(again).toMatchObject({ provider: 'dealai', role: 'Basic Plan', replayed: true });
+    expect(Object.keys(again ?? {}).sort()).toEqual(Object.keys(first ?? {}).sort());
     expect(messageOf(other)).toMatch(/for a different request/);
     expect(unmatched).toEqual([]);
   });

@@ -3,32 +3,62 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
 import { emailField, readEmail, readFlag, yesNoField } from '../fields';
+import { readProviderId } from '../providers';
+import type { ProviderId } from '../providers';
 import { readAccount, textAt } from '../records';
+import { STEPS } from '../steps';
 
 export const REMOVE_USER = 'remove_user';
 const LABEL = 'Remove User';
 
-const inputFields = defineInputFields([
-  emailField,
-  yesNoField({
-    key: 'ignoreMissing',
-    label: 'Succeed If Already Gone',
-    helpText:
-      'Yes: when no user has this email, finish with Removed set to false instead of stopping. Useful when the same cancellation can arrive twice.',
-  }),
-]);
+const ignoreMissingField = yesNoField({
+  key: 'ignoreMissing',
+  label: 'Succeed If Already Gone',
+  helpText:
+    'Yes: when no user has this email, finish with Removed set to false instead of stopping. Useful when the same cancellation can arrive twice.',
+});
 
-type Input = InferInputData<typeof inputFields>;
+const WARNINGS: Record<ProviderId, string> = {
+  dealai:
+    '**Deal.ai White Label deletes the user**: the account is gone for good, not deactivated, and this cannot be undone from Zapier. Make sure the Zap only reaches this step for users who should lose their account.',
+  admin:
+    'The Administration API **deactivates** the account and sets its credits to zero: the user can no longer sign in or spend credits.',
+};
 
-export interface RemovedUser {
-  provider: string;
-  email: string;
-  removed: boolean;
-  credits: number | null;
-}
+/** A warning above the fields: what removing means on the connection's provider. */
+const warningFields = (z: ZObject, bundle: Bundle) => {
+  const provider = readProviderId(bundle.authData.provider);
+  return [
+    {
+      key: 'removalWarning',
+      type: 'copy' as const,
+      helpText:
+        provider === undefined
+          ? `${WARNINGS.dealai} On the Administration API: ${WARNINGS.admin}`
+          : WARNINGS[provider],
+    },
+  ];
+};
+
+export const everyField = defineInputFields([emailField, ignoreMissingField]);
+
+type Input = InferInputData<typeof everyField>;
+
+// Types, not interfaces: outputs are flat records.
+export type RemovedOnDealai = { provider: string; email: string; removed: boolean };
+export type RemovedOnAdmin = RemovedOnDealai & { credits: number | null };
+export type RemovedUser = RemovedOnDealai | RemovedOnAdmin;
+
+/** The output fields that depend on the provider: the admin API reports the zeroed credits. */
+const providerOutputs = (z: ZObject, bundle: Bundle) =>
+  Promise.resolve(
+    readProviderId(bundle.authData.provider) === 'dealai'
+      ? []
+      : [{ key: 'credits', label: 'Credits', type: 'integer' as const }],
+  );
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<RemovedUser> => {
-  const api = openApi(z, bundle, LABEL, ['removeUser']);
+  const api = openApi(z, bundle, LABEL, STEPS.removeUser.routes);
   const email = readEmail(z, bundle.inputData.email);
   const ignoreMissing = readFlag(z, bundle.inputData.ignoreMissing, 'Succeed If Already Gone');
   const provider = api.connection.provider.id;
@@ -38,15 +68,28 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<RemovedUser> 
     tolerate: ignoreMissing ? ['missing'] : [],
   });
   if (!result.ok) {
-    return { provider, email, removed: false, credits: null };
+    return provider === 'admin'
+      ? { provider, email, removed: false, credits: null }
+      : { provider, email, removed: false };
   }
   if (provider === 'admin') {
     // The admin API deactivates the account and confirms its zeroed credits.
     const account = readAccount(z, result.data);
     return { provider, email: account.email, removed: true, credits: account.credits };
   }
-  return { provider, email: textAt(result.data, 'email') ?? email, removed: true, credits: null };
+  return { provider, email: textAt(result.data, 'email') ?? email, removed: true };
 };
+
+/** What an edition shows instead (editions.ts); the integration's sample holds the common keys. */
+export const removeUserDescriptions: Record<ProviderId, string> = {
+  dealai: 'Deletes a user from your white-label site, for good: Deal.ai does not deactivate.',
+  admin: "Deactivates a user's account on your white-label site and sets its credits to zero.",
+};
+
+export const removeUserSamples = {
+  dealai: { provider: 'dealai', email: 'jane.doe@example.com', removed: true },
+  admin: { provider: 'admin', email: 'jane.doe@example.com', removed: true, credits: 0 },
+} as const satisfies Record<ProviderId, RemovedUser>;
 
 export const removeUser = defineCreate({
   key: REMOVE_USER,
@@ -54,17 +97,17 @@ export const removeUser = defineCreate({
   display: {
     label: LABEL,
     description:
-      'Removes a user from your white-label site. On an administration API the account is deactivated and its credits set to zero.',
+      'Removes a user from your white-label site. Deal.ai White Label deletes the user; the Administration API deactivates the account and sets its credits to zero.',
   },
   operation: {
-    inputFields,
+    inputFields: [warningFields, emailField, ignoreMissingField],
     perform,
-    sample: { provider: 'admin', email: 'jane.doe@example.com', removed: true, credits: 0 },
+    sample: { provider: 'admin', email: 'jane.doe@example.com', removed: true },
     outputFields: [
       { key: 'email', label: 'Email', type: 'string', primary: true },
       { key: 'provider', label: 'Provider', type: 'string' },
       { key: 'removed', label: 'Removed', type: 'boolean' },
-      { key: 'credits', label: 'Credits', type: 'integer' },
+      providerOutputs,
     ],
   },
 });

@@ -41,8 +41,8 @@ describe('Add User on Deal.ai', () => {
       lastName: 'Doe',
       role: 'Premium Plan',
       inviteSent: true,
-      credits: null,
-      token: null,
+      replayed: false,
+      replayNote: null,
     });
   });
 
@@ -68,8 +68,8 @@ describe('Add User on Deal.ai', () => {
       lastName: null,
       role: null,
       inviteSent: false,
-      credits: null,
-      token: null,
+      replayed: false,
+      replayNote: null,
     });
   });
 
@@ -129,12 +129,10 @@ describe('Add User on the Administration API', () => {
     expect(result).toEqual({
       provider: 'admin',
       email: 'jane@example.com',
-      firstName: null,
-      lastName: null,
-      role: null,
-      inviteSent: false,
       credits: 1000,
       token: 'a1-newUserToken',
+      replayed: false,
+      replayNote: null,
     });
   });
 

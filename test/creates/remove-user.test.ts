@@ -9,7 +9,7 @@ describe('Remove User on Deal.ai', () => {
 
     const result = await run(removeUser, dealaiAuth, { email: 'a@b.co' });
 
-    expect(result).toEqual({ provider: 'dealai', email: 'a@b.co', removed: true, credits: null });
+    expect(result).toEqual({ provider: 'dealai', email: 'a@b.co', removed: true });
   });
 
   it('halts on a missing user unless Succeed If Already Gone is set', async () => {
@@ -28,7 +28,7 @@ describe('Remove User on Deal.ai', () => {
 
     const result = await run(removeUser, dealaiAuth, { email: 'a@b.co', ignoreMissing: 'yes' });
 
-    expect(result).toEqual({ provider: 'dealai', email: 'a@b.co', removed: false, credits: null });
+    expect(result).toEqual({ provider: 'dealai', email: 'a@b.co', removed: false });
   });
 });
 

@@ -42,8 +42,8 @@ describe('Deal.ai White Label, end to end', () => {
       lastName: 'Doe',
       role: 'Basic Plan',
       inviteSent: true,
-      credits: null,
-      token: null,
+      replayed: false,
+      replayNote: null,
     });
     const error = await failure(invoke(App.creates.add_user.operation.perform, dealai(), input));
     expect(error.name).toBe('HaltedError');

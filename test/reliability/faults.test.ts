@@ -451,8 +451,8 @@ describe('a 200 without the documented body', () => {
         lastName: null,
         role: 'Basic Plan',
         inviteSent: false,
-        credits: null,
-        token: null,
+        replayed: false,
+        replayNote: null,
       });
       expect(changed).toEqual({
         provider: 'dealai',
@@ -460,7 +460,7 @@ describe('a 200 without the documented body', () => {
         role: 'Premium Plan',
         roleCleared: false,
       });
-      expect(removed).toEqual({ provider: 'dealai', email: EMAIL, removed: true, credits: null });
+      expect(removed).toEqual({ provider: 'dealai', email: EMAIL, removed: true });
     },
   );
 });
