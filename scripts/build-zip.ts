@@ -1,6 +1,8 @@
 /**
  * `npm run build:zip`: builds build/build.zip (what Zapier runs) and build/source.zip (the source
- * Zapier keeps), offline, with zapier-platform-cli's own `build` command.
+ * Zapier keeps), offline, with zapier-platform-cli's own `build` command. With
+ * `-- --provider dealai|admin` it builds that edition into build/<provider>/ instead: the same
+ * staged project, whose root index.js returns editionOf(app, provider) (src/editions.ts).
  *
  * Why not plain `zapier-platform build` in the project folder:
  * - Without --skip-validation the CLI posts the definition to Zapier's servers (unreachable here).

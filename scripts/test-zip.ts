@@ -14,6 +14,14 @@
  *    sandbox of the Administration API. It checks the answers, the number of requests each took,
  *    and that every module the process loaded came from the unpacked zip.
  *
+ * 4. Runs `zapier-platform validate --without-style --skip-build` in the unpacked folder: the
+ *    platform's schema check on exactly what ships.
+ *
+ * With `--provider dealai|admin` it checks that edition's zip (build/<provider>/build.zip, see
+ * src/editions.ts) instead: the definition must be the project's app filtered by editionOf, its
+ * connection must have no API Provider field, and the handler run uses a connection without one
+ * (a Deal.ai edition runs the connection test, Add User and Remove User on the sandbox's Deal.ai).
+ *
  * Options: `--rebuild` always rebuilds; `--zip <file>` checks that zip instead (never builds).
  * Exits 1 with the failed checks listed when anything is wrong.
  */
