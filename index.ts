@@ -7,14 +7,11 @@ import { addUser } from './src/creates/add-user';
 import { changeRole } from './src/creates/change-role';
 import { provisionCredits } from './src/creates/provision-credits';
 import { removeUser } from './src/creates/remove-user';
-import { STEPS, onlyOn } from './src/steps';
+import { STEPS, onlyOn } from './src/providers';
 import { findUsage } from './src/searches/find-usage';
 import { findUser } from './src/searches/find-user';
 import { creditsLow } from './src/triggers/credits-low';
 import { newUser } from './src/triggers/new-user';
-
-// The zip build of an edition (scripts/build-zip.ts) loads the app and this filter from one file.
-export { editionOf } from './src/editions';
 
 export default defineApp({
   version,

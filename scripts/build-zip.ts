@@ -98,12 +98,14 @@ const stageProject = (stage: string): void => {
 
 /**
  * The root index.js of an edition: the same compiled app, filtered for one provider by
- * editionOf (src/editions.ts). zapierwrapper.js loads it as it loads the combined one.
+ * editionOf (src/editions.ts). zapierwrapper.js loads it as it loads the combined one. Only an
+ * edition loads dist/src/editions.js, so the combined build.zip does not carry it.
  */
 const editionEntry = (edition: EditionId): string =>
   [
     `// The ${edition} edition: the integration filtered for one provider (src/editions.ts).`,
-    "const { default: app, editionOf } = require('./dist/index.js');",
+    "const app = require('./dist/index.js').default;",
+    "const { editionOf } = require('./dist/src/editions.js');",
     '',
     `module.exports = editionOf(app, '${edition}');`,
     '',

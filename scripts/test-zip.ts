@@ -100,11 +100,19 @@ const list = (items: readonly string[], max = 8): string =>
     ? items.join(', ')
     : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 
-/** The files the integration cannot run without. */
-const requiredFiles = (packages: readonly RuntimePackage[]): string[] => {
+/** The filter that only an edition's entry loads (see scripts/build-zip.ts). */
+const EDITIONS_MODULE = path.join(ROOT, 'dist', 'src', 'editions.js');
+const EDITIONS_FILE = 'dist/src/editions.js';
+
+/** The files the integration cannot run without: every compiled src file it loads. */
+const requiredFiles = (
+  packages: readonly RuntimePackage[],
+  edition: EditionId | undefined,
+): string[] => {
   const compiled = listFiles(path.join(ROOT, 'src'))
     .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
-    .map((file) => `dist/src/${file.replace(/\.ts$/, '.js')}`);
+    .map((file) => `dist/src/${file.replace(/\.ts$/, '.js')}`)
+    .filter((file) => edition !== undefined || file !== EDITIONS_FILE);
   const shims = ESM_SHIMS.filter((name) =>
     packages.some((pkg) => pkg.location === `node_modules/${name}`),
   ).map((name) => `node_modules/${name}/require.mjs`);
@@ -130,17 +138,22 @@ const notAllowed = (name: string, packages: readonly RuntimePackage[]): string |
   return 'not part of the runtime app';
 };
 
-const checkFileList = (entries: readonly ZipEntry[], packages: readonly RuntimePackage[]): void => {
+const checkFileList = (
+  entries: readonly ZipEntry[],
+  packages: readonly RuntimePackage[],
+  edition: EditionId | undefined,
+): void => {
   const files = entries.filter((entry) => !entry.name.endsWith('/')).map((entry) => entry.name);
   const bytes = entries.reduce((sum, entry) => sum + entry.data.length, 0);
   check('zip readable', true, `${files.length} files, ${bytes} bytes unpacked, CRC-32 all good`);
   const present = new Set(files);
-  const missing = requiredFiles(packages).filter((file) => !present.has(file));
+  const required = requiredFiles(packages, edition);
+  const missing = required.filter((file) => !present.has(file));
   check(
     'required files present',
     missing.length === 0,
     missing.length === 0
-      ? `${requiredFiles(packages).length} files, incl. dist/src/** for every src/**/*.ts and the require.mjs shims`
+      ? `${required.length} files, incl. dist/src/** for every src/**/*.ts${edition === undefined ? ' (but editions.ts, which only an edition loads)' : ''} and the require.mjs shims`
       : `missing ${list(missing)} (a src file not imported from index.ts, or includeInBuild lost?)`,
   );
   const stray = files.flatMap((file) => {
@@ -169,12 +182,14 @@ const connectionKeys = (definition: unknown): string => {
 
 /**
  * What the zip must serve: the project's own compiled app, or for an edition that app filtered
- * by the project's compiled editionOf (dist/index.js exports both).
+ * by the project's compiled editionOf.
  */
 const expectedDefinition = (edition: EditionId | undefined): unknown => {
-  const compiled: unknown = createRequire(__filename)(path.join(ROOT, 'dist', 'index.js'));
+  const load = createRequire(__filename);
+  const compiled: unknown = load(path.join(ROOT, 'dist', 'index.js'));
   const app = isRecord(compiled) ? compiled.default : undefined;
-  const filter = isRecord(compiled) ? compiled.editionOf : undefined;
+  const editions: unknown = edition === undefined ? {} : load(EDITIONS_MODULE);
+  const filter = isRecord(editions) ? editions.editionOf : undefined;
   if (edition === undefined || typeof app !== 'object' || app === null) {
     return app;
   }
@@ -377,7 +392,7 @@ const main = async (): Promise<void> => {
 
   const packages = runtimePackages();
   const entries = await readZip(zipFile);
-  checkFileList(entries, packages);
+  checkFileList(entries, packages, edition);
 
   const temp = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'whitelabel-zip-test-'));
   const appDir = path.join(temp, 'app');

@@ -7,9 +7,8 @@ import type { Bundle, HttpResponse, ZObject } from 'zapier-platform-core';
 
 import { version } from '../package.json';
 import { characters, show } from './fields';
-import { PROVIDERS, providersWith, readProviderId } from './providers';
+import { PROVIDERS, providersWith, readProviderId, stepLabelsOf } from './providers';
 import type { Provider, RouteName } from './providers';
-import { stepLabelsOf } from './steps';
 
 /** The longest one request may take. */
 export const REQUEST_TIMEOUT_MS = 12_000;

@@ -272,10 +272,7 @@ export const parseMoment = (
 
 /** What From and To accept, for help texts and refusals. */
 export const MOMENT_HELP =
-  "a date such as `2025-06-01` (the whole day in your Zap's time zone), a date and time such as `2025-06-01 14:30` (in that time zone) or `2025-06-01T14:30:00Z` (exact), a Unix timestamp, or now, today, yesterday, last monday, 3 days ago, 2 hours ago";
-
-const MOMENT_REFUSAL =
-  'Use a date such as "2025-06-01", a date and time such as "2025-06-01 14:30" or "2025-06-01T14:30:00Z", a Unix timestamp, or words such as now, today, yesterday, last monday or 3 days ago.';
+  'a date such as "2025-06-01", a date and time such as "2025-06-01 14:30" or "2025-06-01T14:30:00Z", a Unix timestamp, or words such as now, today, yesterday, last monday or 3 days ago';
 
 /**
  * A point in time from what a person typed or mapped, in `zone`: a date stands for the start or
@@ -298,7 +295,11 @@ export const readMoment = (
       : undefined;
   if (epoch === undefined || !Number.isFinite(epoch)) {
     const shown = typeof text === 'string' ? show(text) : typeof value;
-    throw invalid(z, label, `${shown} is not a date or time this step can read. ${MOMENT_REFUSAL}`);
+    throw invalid(
+      z,
+      label,
+      `${shown} is not a date or time this step can read. Use ${MOMENT_HELP}.`,
+    );
   }
   return new Date(epoch);
 };

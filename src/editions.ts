@@ -7,17 +7,17 @@
  * - has a connection without the API Provider field: the provider is implied, so every function
  *   of the definition (perform, input and output fields, the connection test) runs with
  *   `bundle.authData.provider` set to it;
- * - offers only the steps that work there (steps.ts), and the search-or-creates whose search and
+ * - offers only the steps that work there (STEPS in providers.ts), and the search-or-creates whose search and
  *   create both remain;
  * - shows that provider's samples, and descriptions without "... only." (everything is).
  */
 import { connectionFields } from './authentication';
-import { addUserDescriptions, addUserSamples } from './creates/add-user';
-import { removeUserDescriptions, removeUserSamples } from './creates/remove-user';
-import { PROVIDERS } from './providers';
+import type { AddedOnAdmin, AddedOnDealai } from './creates/add-user';
+import type { RemovedUser } from './creates/remove-user';
+import type { Output } from './idempotency';
+import { PROVIDERS, runsOn } from './providers';
 import type { ProviderId } from './providers';
-import { runsOn } from './steps';
-import type { StepKind } from './steps';
+import type { StepKind } from './providers';
 
 type Json = Record<string, unknown>;
 
@@ -28,6 +28,45 @@ const isRecord = (value: unknown): value is Json =>
 const recordOf = (value: unknown): Json => (isRecord(value) ? value : {});
 
 const KINDS: readonly StepKind[] = ['triggers', 'creates', 'searches'];
+
+// What each edition shows instead of the integration's description and sample (whose sample
+// holds only the keys both providers return). Only an edition loads this module.
+export const addUserDescriptions: Record<ProviderId, string> = {
+  dealai: 'Creates a user on your white-label site, with a role and an optional invitation email.',
+  admin:
+    "Creates a user's account on your white-label site, with optional starting credits, and returns the account's API token.",
+};
+
+export const addUserSamples = {
+  dealai: {
+    provider: 'dealai',
+    email: 'jane.doe@example.com',
+    firstName: 'Jane',
+    lastName: 'Doe',
+    role: 'Premium Plan',
+    inviteSent: true,
+    replayed: false,
+    replayNote: null,
+  },
+  admin: {
+    provider: 'admin',
+    email: 'jane.doe@example.com',
+    credits: 1000,
+    token: 'a1-0dF6qKHYD7SNU5kAtjOmwHpH3iFgpylA',
+    replayed: false,
+    replayNote: null,
+  },
+} as const satisfies Record<ProviderId, (AddedOnDealai | AddedOnAdmin) & Output>;
+
+export const removeUserDescriptions: Record<ProviderId, string> = {
+  dealai: 'Deletes a user from your white-label site, for good: Deal.ai does not deactivate.',
+  admin: "Deactivates a user's account on your white-label site and sets its credits to zero.",
+};
+
+export const removeUserSamples = {
+  dealai: { provider: 'dealai', email: 'jane.doe@example.com', removed: true },
+  admin: { provider: 'admin', email: 'jane.doe@example.com', removed: true, credits: 0 },
+} as const satisfies Record<ProviderId, RemovedUser>;
 
 interface ByProvider {
   descriptions: Record<ProviderId, string>;

@@ -17,7 +17,7 @@ export const rolesConnectionField: AuthField = {
   type: 'text',
   required: false,
   helpText:
-    'Optional, Deal.ai White Label only. The roles of your White Label Settings, one per line (or separated by commas), exactly as named there, such as `Premium Plan`. Add User and Change Role then offer them in a dropdown. Deal.ai has no route that lists roles, so update this list when you change your roles; a role that is not listed can still be typed or mapped.',
+    'Optional, Deal.ai White Label only: the roles of your White Label Settings, one per line, exactly as named there (`Premium Plan`). Add User and Change Role then offer them in a dropdown; other roles can still be typed. Deal.ai has no route that lists roles, so keep this list up to date.',
 };
 
 /** The roles a connection lists, in order, each once (case-insensitively). */

@@ -5,7 +5,7 @@
  */
 import App from '../index';
 import { editionOf } from '../src/editions';
-import { STEPS, stepsOf } from '../src/steps';
+import { STEPS, stepsOf } from '../src/providers';
 import { admin, ADMIN_KEY, appTester, callable, dealai, DEALAI_KEY, run } from './helpers';
 import { createAppHandler } from './support/lambda';
 

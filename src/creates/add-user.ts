@@ -16,11 +16,9 @@ import {
 } from '../fields';
 import { idempotencyKeyField, once, replayOutputFields } from '../idempotency';
 import type { Output } from '../idempotency';
-import type { ProviderId } from '../providers';
-import { readProviderId } from '../providers';
+import { STEPS, onlyOn, readProviderId } from '../providers';
 import { readNewAccount, textAt } from '../records';
 import { ROLES_KEY, readRole, readRoles, roleField } from '../roles';
-import { STEPS, onlyOn } from '../steps';
 
 export const ADD_USER = 'add_user';
 const LABEL = 'Add User';
@@ -278,34 +276,6 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<AddedUser | O
     async () => plan.added(await api.call('addUser', { body: plan.body })),
   );
 };
-
-/** What an edition shows instead (editions.ts); the integration's sample holds the common keys. */
-export const addUserDescriptions: Record<ProviderId, string> = {
-  dealai: 'Creates a user on your white-label site, with a role and an optional invitation email.',
-  admin:
-    "Creates a user's account on your white-label site, with optional starting credits, and returns the account's API token.",
-};
-
-export const addUserSamples = {
-  dealai: {
-    provider: 'dealai',
-    email: 'jane.doe@example.com',
-    firstName: 'Jane',
-    lastName: 'Doe',
-    role: 'Premium Plan',
-    inviteSent: true,
-    replayed: false,
-    replayNote: null,
-  },
-  admin: {
-    provider: 'admin',
-    email: 'jane.doe@example.com',
-    credits: 1000,
-    token: 'a1-0dF6qKHYD7SNU5kAtjOmwHpH3iFgpylA',
-    replayed: false,
-    replayNote: null,
-  },
-} as const satisfies Record<ProviderId, (AddedOnDealai | AddedOnAdmin) & Output>;
 
 export const addUser = defineCreate({
   key: ADD_USER,

@@ -5,7 +5,7 @@ import { openApi } from '../client';
 import { emailField, invalid, readEmail, readFlag, yesNoField } from '../fields';
 import { textAt } from '../records';
 import { ROLES_KEY, readRole, readRoles, roleField } from '../roles';
-import { STEPS, onlyOn } from '../steps';
+import { STEPS, onlyOn } from '../providers';
 
 export const CHANGE_ROLE = 'change_role';
 const LABEL = 'Change Role';

@@ -8,7 +8,7 @@ import { idempotencyKeyField, once, replayOutputFields } from '../idempotency';
 import type { Output } from '../idempotency';
 import { findAccount, readAccount, readAccounts, readNewAccount } from '../records';
 import type { Account } from '../records';
-import { STEPS, onlyOn } from '../steps';
+import { STEPS, onlyOn } from '../providers';
 
 export const PROVISION_CREDITS = 'provision_credits';
 const LABEL = 'Provision Credits';

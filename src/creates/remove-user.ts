@@ -3,10 +3,9 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
 import { emailField, readEmail, readFlag, yesNoField } from '../fields';
-import { readProviderId } from '../providers';
+import { STEPS, readProviderId } from '../providers';
 import type { ProviderId } from '../providers';
 import { readAccount, textAt } from '../records';
-import { STEPS } from '../steps';
 
 export const REMOVE_USER = 'remove_user';
 const LABEL = 'Remove User';
@@ -79,17 +78,6 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<RemovedUser> 
   }
   return { provider, email: textAt(result.data, 'email') ?? email, removed: true };
 };
-
-/** What an edition shows instead (editions.ts); the integration's sample holds the common keys. */
-export const removeUserDescriptions: Record<ProviderId, string> = {
-  dealai: 'Deletes a user from your white-label site, for good: Deal.ai does not deactivate.',
-  admin: "Deactivates a user's account on your white-label site and sets its credits to zero.",
-};
-
-export const removeUserSamples = {
-  dealai: { provider: 'dealai', email: 'jane.doe@example.com', removed: true },
-  admin: { provider: 'admin', email: 'jane.doe@example.com', removed: true, credits: 0 },
-} as const satisfies Record<ProviderId, RemovedUser>;
 
 export const removeUser = defineCreate({
   key: REMOVE_USER,

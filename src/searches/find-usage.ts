@@ -6,7 +6,7 @@ import { MOMENT_HELP, readMoment, zoneOfBundle } from '../dates';
 import { emailField, invalid, isoTime, readChoice, readEmail, readText } from '../fields';
 import { readUsage } from '../records';
 import type { UsageRow } from '../records';
-import { STEPS, onlyOn } from '../steps';
+import { STEPS, onlyOn } from '../providers';
 
 export const FIND_USAGE = 'find_usage';
 const LABEL = 'Find Usage';
@@ -38,7 +38,7 @@ const inputFields = defineInputFields([
     type: 'string',
     required: true,
     placeholder: 'yesterday',
-    helpText: `Start of the period, included: ${MOMENT_HELP}. A date starts at midnight of that day. The report counts whole hours: an hour that overlaps the period counts in full.`,
+    helpText: `Start of the period, included: ${MOMENT_HELP}. Read in your Zap's time zone unless it has an offset; a date starts at midnight. The report counts whole hours: an hour that overlaps the period counts in full.`,
   },
   {
     key: 'to',
@@ -46,7 +46,8 @@ const inputFields = defineInputFields([
     type: 'string',
     required: true,
     placeholder: 'now',
-    helpText: `End of the period, included; it must be after From: ${MOMENT_HELP}. A date ends at the last second of that day, so From \`yesterday\` and To \`yesterday\` cover the whole of yesterday.`,
+    helpText:
+      'End of the period, included, after From, in the same forms: a date ends at the last second of that day, so From `yesterday` and To `yesterday` are the whole of yesterday.',
   },
   {
     key: 'service',

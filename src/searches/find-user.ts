@@ -5,7 +5,7 @@ import { openApi } from '../client';
 import { emailField, readEmail } from '../fields';
 import { findAccount, readAccounts } from '../records';
 import type { Account } from '../records';
-import { STEPS, onlyOn } from '../steps';
+import { STEPS, onlyOn } from '../providers';
 
 export const FIND_USER = 'find_user';
 const LABEL = 'Find User';

@@ -14,7 +14,7 @@ import {
 import type { Groups } from '../memory';
 import { readAccounts } from '../records';
 import type { Account } from '../records';
-import { STEPS, onlyOn } from '../steps';
+import { STEPS, onlyOn } from '../providers';
 
 export const CREDITS_LOW = 'credits_low';
 const LABEL = 'Credits Running Low';

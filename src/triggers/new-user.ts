@@ -13,7 +13,7 @@ import {
 import type { Groups } from '../memory';
 import { readAccounts } from '../records';
 import type { Account } from '../records';
-import { STEPS, onlyOn } from '../steps';
+import { STEPS, onlyOn } from '../providers';
 
 export const NEW_USER = 'new_user';
 const LABEL = 'New User';
