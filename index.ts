@@ -7,6 +7,7 @@ import { addUser } from './src/creates/add-user';
 import { changeRole } from './src/creates/change-role';
 import { provisionCredits } from './src/creates/provision-credits';
 import { removeUser } from './src/creates/remove-user';
+import { STEPS, onlyOn } from './src/providers';
 import { findUsage } from './src/searches/find-usage';
 import { findUser } from './src/searches/find-user';
 import { creditsLow } from './src/triggers/credits-low';
@@ -39,7 +40,7 @@ export default defineApp({
       key: findUser.key,
       display: {
         label: 'Find or Add User',
-        description: "Finds a user's account by email address, and adds the user when none exists.",
+        description: `Finds a user's account by email address, and adds the user when none exists.${onlyOn([...STEPS.findUser.routes, ...STEPS.addUser.routes])}`,
       },
       search: findUser.key,
       create: addUser.key,

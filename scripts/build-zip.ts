@@ -1,6 +1,8 @@
 /**
  * `npm run build:zip`: builds build/build.zip (what Zapier runs) and build/source.zip (the source
- * Zapier keeps), offline, with zapier-platform-cli's own `build` command.
+ * Zapier keeps), offline, with zapier-platform-cli's own `build` command. With
+ * `-- --provider dealai|admin` it builds that edition into build/<provider>/ instead: the same
+ * staged project, whose root index.js returns editionOf(app, provider) (src/editions.ts).
  *
  * Why not plain `zapier-platform build` in the project folder:
  * - Without --skip-validation the CLI posts the definition to Zapier's servers (unreachable here).
@@ -37,16 +39,16 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {
-  BUILD_DIR,
-  BUILD_ZIP,
   ROOT,
-  SOURCE_ZIP,
   cliEnv,
+  editionArg,
   requireNode22,
   run,
   runtimePackages,
+  zipPaths,
   ZAPIER_CLI,
 } from './project';
+import type { EditionId } from './project';
 
 /** Top-level names never copied into the staging folder. */
 const NOT_STAGED = new Set([
@@ -94,23 +96,45 @@ const stageProject = (stage: string): void => {
   }
 };
 
-/** Runs the `_zapier-build` hook (tsc) and builds build/build.zip and build/source.zip. */
-export const buildProjectZip = (quiet = false): void => {
+/**
+ * The root index.js of an edition: the same compiled app, filtered for one provider by
+ * editionOf (src/editions.ts). zapierwrapper.js loads it as it loads the combined one. Only an
+ * edition loads dist/src/editions.js, so the combined build.zip does not carry it.
+ */
+const editionEntry = (edition: EditionId): string =>
+  [
+    `// The ${edition} edition: the integration filtered for one provider (src/editions.ts).`,
+    "const app = require('./dist/index.js').default;",
+    "const { editionOf } = require('./dist/src/editions.js');",
+    '',
+    `module.exports = editionOf(app, '${edition}');`,
+    '',
+  ].join('\n');
+
+/**
+ * Runs the `_zapier-build` hook (tsc) and builds build/build.zip and build/source.zip, or, for an
+ * edition, build/<provider>/build.zip and build/<provider>/source.zip.
+ */
+export const buildProjectZip = (quiet = false, edition?: EditionId): void => {
   requireNode22();
   run('npm', ['run', '--silent', '_zapier-build'], { cwd: ROOT, quiet });
   const temp = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'whitelabel-zip-'));
+  const { dir, build, source } = zipPaths(edition);
   try {
     const stage = path.join(temp, 'app');
     stageProject(stage);
+    if (edition !== undefined) {
+      fs.writeFileSync(path.join(stage, 'index.js'), editionEntry(edition));
+    }
     // The hook already ran here, where tsc is; the CLI skips it for this lifecycle event.
     run(process.execPath, [ZAPIER_CLI, 'build', '--skip-dep-install', '--skip-validation'], {
       cwd: stage,
       env: cliEnv({ npm_lifecycle_event: '_zapier-build' }),
       quiet,
     });
-    fs.mkdirSync(BUILD_DIR, { recursive: true });
-    fs.copyFileSync(path.join(stage, 'build', 'build.zip'), BUILD_ZIP);
-    fs.copyFileSync(path.join(stage, 'build', 'source.zip'), SOURCE_ZIP);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(stage, 'build', 'build.zip'), build);
+    fs.copyFileSync(path.join(stage, 'build', 'source.zip'), source);
   } finally {
     fs.rmSync(temp, { recursive: true, force: true });
   }
@@ -119,10 +143,12 @@ export const buildProjectZip = (quiet = false): void => {
 if (require.main === module) {
   try {
     const started = performance.now();
-    buildProjectZip();
+    const edition = editionArg(process.argv.slice(2));
+    buildProjectZip(false, edition);
+    const { build, source } = zipPaths(edition);
     const kb = (file: string): string => `${(fs.statSync(file).size / 1024).toFixed(1)} KB`;
     console.log(
-      `\nbuild:zip: ${path.relative(ROOT, BUILD_ZIP)} (${kb(BUILD_ZIP)}) and ${path.relative(ROOT, SOURCE_ZIP)} (${kb(SOURCE_ZIP)}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `\nbuild:zip: ${path.relative(ROOT, build)} (${kb(build)}) and ${path.relative(ROOT, source)} (${kb(source)}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
   } catch (error) {
     console.error(`build:zip failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -18,6 +18,33 @@ export const BUILD_DIR = path.join(ROOT, 'build');
 export const BUILD_ZIP = path.join(BUILD_DIR, 'build.zip');
 export const SOURCE_ZIP = path.join(BUILD_DIR, 'source.zip');
 
+/** The providers an edition can be built for (src/editions.ts); none: the combined integration. */
+export const EDITION_IDS = ['dealai', 'admin'] as const;
+export type EditionId = (typeof EDITION_IDS)[number];
+
+/** Where a build goes: build/ for the combined integration, build/<provider>/ for an edition. */
+export const zipPaths = (edition?: EditionId): { dir: string; build: string; source: string } => {
+  const dir = edition === undefined ? BUILD_DIR : path.join(BUILD_DIR, edition);
+  return { dir, build: path.join(dir, 'build.zip'), source: path.join(dir, 'source.zip') };
+};
+
+/**
+ * The `--provider dealai|admin` of a command line: the edition to build or check, `undefined`
+ * for the combined integration. Throws on a provider it does not know.
+ */
+export const editionArg = (args: readonly string[]): EditionId | undefined => {
+  const at = args.indexOf('--provider');
+  if (at < 0) {
+    return undefined;
+  }
+  const value = args[at + 1];
+  const edition = EDITION_IDS.find((id) => id === value);
+  if (edition === undefined) {
+    throw new Error(`--provider takes ${EDITION_IDS.join(' or ')}, not ${String(value)}`);
+  }
+  return edition;
+};
+
 /** Zapier runs integrations on Node 22; so must everything that builds or measures them. */
 export const requireNode22 = (): void => {
   if (!process.version.startsWith('v22.')) {
@@ -242,8 +269,9 @@ export const unpackZip = (entries: readonly ZipEntry[], dir: string): void => {
 };
 
 /** True when build.zip and source.zip exist and are newer than every input of the build. */
-export const zipIsFresh = (): boolean => {
-  const zips = [BUILD_ZIP, SOURCE_ZIP];
+export const zipIsFresh = (edition?: EditionId): boolean => {
+  const { build, source } = zipPaths(edition);
+  const zips = [build, source];
   if (!zips.every((zip) => fs.existsSync(zip))) {
     return false;
   }

@@ -1,7 +1,9 @@
-import type { Authentication, Bundle, ZObject } from 'zapier-platform-core';
+import type { AuthField, Authentication, Bundle, ZObject } from 'zapier-platform-core';
 
 import { openApi } from './client';
 import { PROVIDERS } from './providers';
+import type { ProviderId } from './providers';
+import { rolesConnectionField } from './roles';
 
 export interface ConnectionCheck {
   provider: string;
@@ -59,26 +61,35 @@ const test = async (z: ZObject, bundle: Bundle): Promise<ConnectionCheck> => {
   return { provider: provider.id, host, email: null, label: `${provider.label} (${host})` };
 };
 
-const where = [
-  `**${PROVIDERS.dealai.label}**: in [Deal.ai](https://marketing.deal.ai), open Account Settings: the API key is at the bottom of the page (turn the API on first under White Label Settings).`,
-  `**${PROVIDERS.admin.label}**: the API token of your administration account, from your [Agent First account](https://agentfirst.dev).`,
-].join(' ');
+const WHERE: Record<ProviderId, string> = {
+  dealai: `**${PROVIDERS.dealai.label}**: in [Deal.ai](https://marketing.deal.ai), open Account Settings: the API key is at the bottom of the page (turn the API on first under White Label Settings).`,
+  admin: `**${PROVIDERS.admin.label}**: the API token of your administration account, from your [Agent First account](https://agentfirst.dev).`,
+};
 
-export const authentication = {
-  type: 'custom',
-  fields: [
-    {
-      key: 'provider',
-      label: 'API Provider',
-      type: 'string',
-      required: true,
-      choices: [
-        { value: 'dealai', label: PROVIDERS.dealai.label, sample: 'dealai' },
-        { value: 'admin', label: PROVIDERS.admin.label, sample: 'admin' },
-      ],
-      helpText:
-        'Which admin API runs your white-label site: Deal.ai White Label, or an administration API like Agent First. It decides which actions are available.',
-    },
+const providerField: AuthField = {
+  key: 'provider',
+  label: 'API Provider',
+  type: 'string',
+  required: true,
+  choices: [
+    { value: 'dealai', label: PROVIDERS.dealai.label, sample: 'dealai' },
+    { value: 'admin', label: PROVIDERS.admin.label, sample: 'admin' },
+  ],
+  helpText:
+    'Which admin API runs your white-label site: Deal.ai White Label, or an administration API like Agent First. Each step shows the fields of this API, and a step that needs the other one says so in its description.',
+};
+
+/**
+ * The connection's fields: for the integration of both providers (`edition` undefined), or for
+ * the edition of one provider, which has no API Provider field (its provider is implied) and only
+ * that provider's words.
+ */
+export const connectionFields = (edition?: ProviderId): AuthField[] => {
+  const providers = edition === undefined ? Object.values(PROVIDERS) : [PROVIDERS[edition]];
+  const where = providers.map((provider) => WHERE[provider.id]).join(' ');
+  const defaults = providers.map((provider) => `\`${provider.defaultBaseUrl}\``).join(' or ');
+  return [
+    ...(edition === undefined ? [providerField] : []),
     {
       key: 'apiKey',
       label: 'API Key',
@@ -91,9 +102,15 @@ export const authentication = {
       label: 'Base URL',
       type: 'string',
       required: false,
-      helpText: `Leave empty to use the provider's API (\`${PROVIDERS.dealai.defaultBaseUrl}\` or \`${PROVIDERS.admin.defaultBaseUrl}\`). Set it for a white-label endpoint or a staging host; it must use \`https://\`, except for a local test server on \`localhost\`.`,
+      helpText: `Leave empty to use the provider's API (${defaults}). Set it for a white-label endpoint or a staging host; it must use \`https://\`, except for a local test server on \`localhost\`.`,
     },
-  ],
+    ...(edition === 'admin' ? [] : [rolesConnectionField]),
+  ];
+};
+
+export const authentication = {
+  type: 'custom',
+  fields: connectionFields(),
   test,
   connectionLabel: '{{label}}',
 } satisfies Authentication;

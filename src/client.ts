@@ -7,7 +7,7 @@ import type { Bundle, HttpResponse, ZObject } from 'zapier-platform-core';
 
 import { version } from '../package.json';
 import { characters, show } from './fields';
-import { PROVIDERS, isProviderId, providersWith } from './providers';
+import { PROVIDERS, providersWith, readProviderId, stepLabelsOf } from './providers';
 import type { Provider, RouteName } from './providers';
 
 /** The longest one request may take. */
@@ -146,10 +146,11 @@ const resolveBaseUrl = (z: ZObject, provider: Provider, raw: string | undefined)
 
 /** Reads and checks the connection's fields. Throws before any request when they are unusable. */
 export const readConnection = (z: ZObject, bundle: Bundle): Connection => {
-  const { provider: providerId, apiKey, baseUrl } = bundle.authData;
-  if (!isProviderId(providerId)) {
+  const { provider: named, apiKey, baseUrl } = bundle.authData;
+  const providerId = readProviderId(named);
+  if (providerId === undefined) {
     throw new z.errors.Error(
-      `The connection has no known API Provider ("${String(providerId)}"). ${reconnect}`,
+      `The connection has no known API Provider ("${String(named)}"). ${reconnect}`,
       'InvalidProvider',
     );
   }
@@ -197,8 +198,9 @@ export const openApi = (
   if (missing.length > 0) {
     const supporting = joinList(providersWith(routes).map((provider) => provider.label));
     const article = /^[AEIOU]/.test(supporting) ? 'an' : 'a';
+    const { label, id } = connection.provider;
     throw new z.errors.Error(
-      `${actionLabel} works only with ${article} ${supporting} connection; this connection uses the ${connection.provider.label}. Choose a connection of that kind for this step.`,
+      `${actionLabel} works only with ${article} ${supporting} connection; this connection uses the ${label}, which offers ${stepLabelsOf(id)}. Use one of those, remove this step, or choose ${article} ${supporting} connection for it if you have one.`,
       'UnsupportedByProvider',
     );
   }

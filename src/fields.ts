@@ -278,3 +278,48 @@ const offsetMinutes = (zone: string | undefined): number => {
 
 /** A date-time as the APIs and Zapier write it: ISO 8601 in UTC, without zero milliseconds. */
 export const isoTime = (date: Date): string => date.toISOString().replace('.000Z', 'Z');
+
+/** A dropdown's choice, as an input field declares it. */
+export interface Choice<V extends string = string> {
+  value: V;
+  label: string;
+}
+
+const normalizeChoice = (text: string): string => text.trim().replace(/\s+/gu, ' ').toLowerCase();
+
+/** A label's name: the words before a colon or a parenthesis ("Add: grant ..." is "Add"). */
+const nameOf = (label: string): string => label.replace(/[:(].*$/su, '').trim();
+
+const OR = new Intl.ListFormat('en-GB', { type: 'disjunction' });
+
+/** What a person may type or map for a choice: its value, its label or its label's name. */
+const spellings = (choice: Choice): string[] =>
+  [choice.value, choice.label, nameOf(choice.label)].map(normalizeChoice);
+
+/**
+ * The value of the choice a person picked, typed or mapped: the choice's value, its label, or
+ * the label's name ("Top Up" for "Top Up: raise the balance ..."), in any case and spacing.
+ * `undefined` when empty; anything else halts, quoting it and naming the choices.
+ */
+export const readChoice = <V extends string>(
+  z: ZObject,
+  value: unknown,
+  label: string,
+  choices: readonly Choice<V>[],
+): V | undefined => {
+  const text = readText(value);
+  if (text === undefined) {
+    return undefined;
+  }
+  const wanted = normalizeChoice(text);
+  const found = choices.find((choice) => spellings(choice).includes(wanted));
+  if (found !== undefined) {
+    return found.value;
+  }
+  const listed = OR.format(choices.map((choice) => `${nameOf(choice.label)} (${choice.value})`));
+  throw invalid(
+    z,
+    label,
+    `${show(text)} is not one of its choices: ${listed}. Pick one, or map a field that holds a choice's name or value.`,
+  );
+};

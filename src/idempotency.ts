@@ -39,8 +39,8 @@ export const idempotencyKeyField = defineInputField({
 });
 
 /**
- * The outputs a step with an Idempotency Key adds (a step without one returns neither): whether
- * this run only replayed an earlier one, and what that means for the values.
+ * The outputs every run of a step with an Idempotency Key field adds, with a key or without
+ * (then false and null): whether this run only replayed an earlier one, and what that means.
  */
 export const replayOutputFields = [
   { key: 'replayed', label: 'Replayed', type: 'boolean' },
@@ -289,7 +289,9 @@ export const once = async <T extends Output>(
 ): Promise<Output> => {
   const key = readIdempotencyKey(z, delivery.key);
   if (key === undefined) {
-    return delivery.guard === true ? guarded(z, api, delivery, send) : send();
+    // The same keys as a run with a key, so that the sample's keys are in every result.
+    const output = await (delivery.guard === true ? guarded(z, api, delivery, send) : send());
+    return { ...output, replayed: false, replayNote: null };
   }
   const { provider, baseUrl } = api.connection;
   const cache: Cache = openCache(z, {

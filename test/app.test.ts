@@ -12,10 +12,16 @@ import {
   messageOf,
   run,
 } from './helpers';
+import { editorView, resolveFields } from './support/editor';
+import type { Field } from './support/editor';
 import { convertAsZapier } from './support/zapier-delivery';
 
+/** The keys of a step's input fields, resolved as the editor asks for them (no connection yet). */
+const inputKeys = async (path: string, authData: Record<string, string> = {}): Promise<string[]> =>
+  (await resolveFields(App, `${path}.operation.inputFields`, authData)).map((field) => field.key);
+
 describe('the public contract', () => {
-  it('keeps its published keys', () => {
+  it('keeps its published keys', async () => {
     expect(Object.keys(App.creates)).toEqual([
       'add_user',
       'provision_credits',
@@ -32,15 +38,13 @@ describe('the public contract', () => {
       'provider',
       'apiKey',
       'baseUrl',
+      'roles',
     ]);
-    const inputKeys = (action: { operation: { inputFields?: unknown[] } }) =>
-      (action.operation.inputFields ?? []).map((field) =>
-        typeof field === 'object' && field !== null && 'key' in field ? field.key : undefined,
-      );
-    expect(inputKeys(App.creates.add_user)).toEqual([
+    // Before a connection is chosen, every field of every provider shows, with its old key.
+    expect(await inputKeys('creates.add_user')).toEqual([
+      'email',
       'firstName',
       'lastName',
-      'email',
       'password',
       'sendInviteEmail',
       'role',
@@ -48,54 +52,56 @@ describe('the public contract', () => {
       'idempotencyKey',
       'eventTime',
     ]);
-    expect(inputKeys(App.creates.provision_credits)).toEqual([
+    expect(await inputKeys('creates.provision_credits')).toEqual([
       'email',
       'credits',
       'mode',
       'idempotencyKey',
     ]);
-    expect(inputKeys(App.creates.change_role)).toEqual(['email', 'role', 'clearRole', 'eventTime']);
-    expect(inputKeys(App.creates.remove_user)).toEqual(['email', 'ignoreMissing', 'eventTime']);
-    expect(inputKeys(App.searches.find_user)).toEqual(['email']);
-    expect(inputKeys(App.searches.find_usage)).toEqual(['email', 'from', 'to', 'service']);
-    expect(inputKeys(App.triggers.credits_low)).toEqual(['threshold', 'account']);
-    expect(inputKeys(App.triggers.new_user)).toEqual([]);
+    expect(await inputKeys('creates.change_role')).toEqual([
+      'email',
+      'role',
+      'clearRole',
+      'eventTime',
+    ]);
+    expect(await inputKeys('creates.remove_user')).toEqual([
+      'removalWarning',
+      'email',
+      'ignoreMissing',
+      'eventTime',
+    ]);
+    expect(await inputKeys('searches.find_user')).toEqual(['email']);
+    expect(await inputKeys('searches.find_usage')).toEqual(['email', 'from', 'to', 'service']);
+    expect(await inputKeys('triggers.credits_low')).toEqual(['threshold', 'account']);
+    expect(await inputKeys('triggers.new_user')).toEqual([]);
   });
 });
 
 describe('values as Zapier delivers them', () => {
-  interface Field {
+  interface ActionField extends Field {
     action: string;
-    key: string;
-    type?: string;
   }
-  /** Every input field of every trigger, create and search, as the definition holds it. */
-  const fields: Field[] = [App.triggers, App.creates, App.searches].flatMap((group) =>
-    Object.entries(group).flatMap(([action, definition]: [string, unknown]) => {
-      const operation: unknown =
-        typeof definition === 'object' && definition !== null
-          ? Reflect.get(definition, 'operation')
-          : undefined;
-      const inputFields: unknown =
-        typeof operation === 'object' && operation !== null
-          ? Reflect.get(operation, 'inputFields')
-          : undefined;
-      return (Array.isArray(inputFields) ? inputFields : []).flatMap((field: unknown) =>
-        typeof field === 'object' &&
-        field !== null &&
-        'key' in field &&
-        typeof field.key === 'string'
-          ? [{ ...field, action, key: field.key }]
-          : [],
-      );
-    }),
-  );
+  /** Every input field of every step, as the editor shows it on each kind of connection. */
+  let fields: ActionField[] = [];
+  beforeAll(async () => {
+    const connections = [{}, dealaiAuth, adminAuth];
+    const views = await Promise.all(connections.map((authData) => editorView(App, authData)));
+    const byId = new Map<string, ActionField>();
+    for (const view of views.flat()) {
+      for (const field of view.inputFields) {
+        byId.set(`${view.path}.${field.key}`, { ...field, action: view.path });
+      }
+    }
+    fields = [...byId.values()];
+  });
 
-  it('declares no field as integer, number or boolean, which the platform would convert first', () => {
+  it('declares no field as integer, number, boolean or datetime, which the platform would convert first', () => {
     expect(fields.length).toBeGreaterThan(10);
     expect(
       fields
-        .filter((field) => ['integer', 'number', 'boolean'].includes(field.type ?? 'string'))
+        .filter((field) =>
+          ['integer', 'number', 'boolean', 'datetime'].includes(field.type ?? 'string'),
+        )
         .map((field) => `${field.action}.${field.key}`),
     ).toEqual([]);
   });

@@ -78,14 +78,14 @@ afterEach(() => {
 
 describe('without an Idempotency Key', () => {
   it.each([undefined, '', '  '])(
-    'with %p sends as before, returns what it did before, and only reads the guard of Add grants',
+    'with %p sends as before, returns the same keys as a run with a key, and only reads the guard of Add grants',
     async (idempotencyKey) => {
       const cache = fakeCache();
       grantsOnce();
 
       const result = await provision({ email: EMAIL, credits: 5, mode: 'add', idempotencyKey });
 
-      expect(result).toEqual(PROVISIONED);
+      expect(result).toEqual({ ...PROVISIONED, replayed: false, replayNote: null });
       // One read: has a failed run of this same grant perhaps applied it? Nothing is stored.
       expect(cache.calls.map(({ method }) => method)).toEqual(['zcache_get']);
       expect(cache.only()).toBeUndefined();
@@ -132,7 +132,7 @@ describe('without an Idempotency Key', () => {
 
     const result = await provision({ email: EMAIL, credits: 5, mode: 'add' });
 
-    expect(result).toEqual(PROVISIONED);
+    expect(result).toEqual({ ...PROVISIONED, replayed: false, replayNote: null });
   });
 });
 
@@ -481,12 +481,8 @@ describe('Add User with an Idempotency Key', () => {
 
     expect(first).toMatchObject({ provider: 'dealai', role: 'Basic Plan', replayed: false });
     expect(field(again, 'replayNote')).toMatch(/these values are that run's\.$/);
-    expect(again).toMatchObject({
-      provider: 'dealai',
-      role: 'Basic Plan',
-      token: null,
-      replayed: true,
-    });
+    expect(again).toMatchObject({ provider: 'dealai', role: 'Basic Plan', replayed: true });
+    expect(Object.keys(again ?? {}).sort()).toEqual(Object.keys(first ?? {}).sort());
     expect(messageOf(other)).toMatch(/for a different request/);
     expect(unmatched).toEqual([]);
   });

@@ -3,6 +3,8 @@
  * check, on a copy of the definition with one thing broken, so that the checker is proven to fail.
  */
 import App from '../index';
+import { editionOf } from '../src/editions';
+import { editorView } from './support/editor';
 import {
   checkApp,
   definitionOf,
@@ -154,6 +156,32 @@ describe('D003: connection label is set', () => {
   });
 });
 
+describe('the fields the editor resolves', () => {
+  // Dynamic fields are functions in the definition; here they are replaced by what the editor
+  // gets for each kind of connection and edition, so every check reads them too. An edition's
+  // output fields too (D024 against its provider's sample); not those of the integration of both
+  // providers, whose sample holds only the keys both return, so that it is in every live result.
+  const apps: [string, object, Record<string, string>, boolean][] = [
+    ['no connection yet', App, {}, false],
+    ['a Deal.ai connection', App, { provider: 'dealai', apiKey: 'k' }, false],
+    ['a Deal.ai connection listing roles', App, { provider: 'dealai', roles: 'Gold' }, false],
+    ['an Administration API connection', App, { provider: 'admin', apiKey: 'k' }, false],
+    ['the Deal.ai edition', editionOf(App, 'dealai'), { apiKey: 'k' }, true],
+    ['the Administration API edition', editionOf(App, 'admin'), { apiKey: 'k' }, true],
+  ];
+
+  it.each(apps)('pass every integration check on %s', async (_name, app, authData, outputs) => {
+    const resolved = structuredClone(definitionOf(app));
+    for (const view of await editorView(app, authData)) {
+      set(resolved, `${view.path}.operation.inputFields`, view.inputFields);
+      if (outputs) {
+        set(resolved, `${view.path}.operation.outputFields`, view.outputFields);
+      }
+    }
+    expect(checkApp(resolved).map(formatFinding)).toEqual([]);
+  });
+});
+
 describe('D007: every URL is https', () => {
   it('flags an http:// URL in any string of the definition', () => {
     expect(
@@ -172,11 +200,13 @@ describe('D007: every URL is https', () => {
       breakWith((app) => {
         set(
           app,
-          'creates.add_user.operation.inputFields.role.helpText',
-          'A role as named in your [White Label Settings](http://marketing.deal.ai/settings).',
+          'creates.provision_credits.operation.inputFields.mode.helpText',
+          'A mode as described in the [guide](http://marketing.deal.ai/settings).',
         );
       }),
-    ).toEqual([{ code: 'D007', key: 'creates.add_user.operation.inputFields.role.helpText' }]);
+    ).toEqual([
+      { code: 'D007', key: 'creates.provision_credits.operation.inputFields.mode.helpText' },
+    ]);
   });
 });
 
@@ -274,15 +304,15 @@ describe('D010: the sample contains the primary key', () => {
 
 describe('D011: help text says more than the label', () => {
   it.each([
-    ['Role', /repeats the label/],
-    ['The role.', /says no more than the label/],
+    ['Mode', /repeats the label/],
+    ['The mode.', /says no more than the label/],
     ['Plan name.', /is 10 characters/],
-  ])('flags %j as the help text of "Role"', (helpText, message) => {
+  ])('flags %j as the help text of "Mode"', (helpText, message) => {
     const app = copy();
-    set(app, 'creates.add_user.operation.inputFields.role.helpText', helpText);
+    set(app, 'creates.provision_credits.operation.inputFields.mode.helpText', helpText);
     const findings = introduced(app);
     expect(codesAndKeys(findings)).toEqual([
-      { code: 'D011', key: 'creates.add_user.operation.inputFields.role.helpText' },
+      { code: 'D011', key: 'creates.provision_credits.operation.inputFields.mode.helpText' },
     ]);
     expect(findings[0]?.message).toMatch(message);
   });
@@ -359,7 +389,7 @@ describe('D018: labels in Title Case', () => {
   it.each([
     ['creates.add_user.display.label', 'Add user'],
     ['searchOrCreates.find_user.display.label', 'find or add user'],
-    ['creates.add_user.operation.inputFields.credits.label', 'Starting credits'],
+    ['creates.provision_credits.operation.inputFields.idempotencyKey.label', 'Idempotency key'],
     ['creates.provision_credits.operation.outputFields.granted.label', 'Credits granted'],
     ['authentication.fields.apiKey.label', 'API key'],
   ])('flags %s = %j', (path, label) => {
@@ -396,33 +426,33 @@ describe('D022: creates have static input fields', () => {
   it('flags input fields computed by one function', () => {
     expect(
       breakWith((app) => {
-        set(app, 'creates.change_role.operation.inputFields', '$func$2$f$');
+        set(app, 'creates.provision_credits.operation.inputFields', '$func$2$f$');
       }),
-    ).toEqual([{ code: 'D022', key: 'creates.change_role.operation.inputFields' }]);
+    ).toEqual([{ code: 'D022', key: 'creates.provision_credits.operation.inputFields' }]);
   });
 
   it('flags a list with a field computed by a function', () => {
     expect(
       breakWith((app) => {
-        push(app, 'creates.change_role.operation.inputFields', '$func$2$f$');
+        push(app, 'creates.provision_credits.operation.inputFields', '$func$2$f$');
       }),
-    ).toEqual([{ code: 'D022', key: 'creates.change_role.operation.inputFields' }]);
+    ).toEqual([{ code: 'D022', key: 'creates.provision_credits.operation.inputFields' }]);
   });
 
   it('flags an empty list', () => {
     expect(
       breakWith((app) => {
-        set(app, 'creates.remove_user.operation.inputFields', []);
+        set(app, 'creates.provision_credits.operation.inputFields', []);
       }),
-    ).toEqual([{ code: 'D022', key: 'creates.remove_user.operation.inputFields' }]);
+    ).toEqual([{ code: 'D022', key: 'creates.provision_credits.operation.inputFields' }]);
   });
 
   it('accepts dynamic fields whose reason is written down', () => {
     const options = {
-      dynamicInputReasons: { 'creates.change_role': 'the roles come from the site' },
+      dynamicInputReasons: { 'creates.provision_credits': 'the modes come from the site' },
     };
     const app = copy();
-    push(app, 'creates.change_role.operation.inputFields', '$func$2$f$');
+    push(app, 'creates.provision_credits.operation.inputFields', '$func$2$f$');
     expect(introduced(app, options)).toEqual([]);
   });
 });
@@ -475,9 +505,9 @@ describe('D024: samples respect the output fields', () => {
   it('flags an output field missing from the sample', () => {
     expect(
       breakWith((app) => {
-        unset(app, 'creates.add_user.operation.sample.token');
+        unset(app, 'creates.provision_credits.operation.sample.granted');
       }),
-    ).toEqual([{ code: 'D024', key: 'creates.add_user.operation.sample.token' }]);
+    ).toEqual([{ code: 'D024', key: 'creates.provision_credits.operation.sample.granted' }]);
   });
 
   it.each([
@@ -495,7 +525,7 @@ describe('D024: samples respect the output fields', () => {
 
   it('accepts null for any type', () => {
     const app = copy();
-    set(app, 'creates.remove_user.operation.sample.credits', null);
+    set(app, 'creates.provision_credits.operation.sample.credits', null);
     set(app, 'creates.remove_user.operation.sample.removed', null);
     expect(introduced(app)).toEqual([]);
   });

@@ -1,4 +1,4 @@
-import { defineCreate, defineInputFields } from 'zapier-platform-core';
+import { defineCreate, defineInputField, defineInputFields } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import type { Json } from '../cache';
@@ -17,74 +17,138 @@ import {
 import { idempotencyKeyField, once, replayOutputFields } from '../idempotency';
 import type { Output } from '../idempotency';
 import { eventTimeField, inEventOrder, staleOutputFields } from '../ordering';
+import { STEPS, onlyOn, readProviderId } from '../providers';
 import { readNewAccount, textAt } from '../records';
+import { ROLES_KEY, readRole, readRoles, roleField } from '../roles';
 
 export const ADD_USER = 'add_user';
 const LABEL = 'Add User';
 
-const inputFields = defineInputFields([
-  {
+const firstNameField = (required: boolean) =>
+  defineInputField({
     key: 'firstName',
     label: 'First Name',
     type: 'string',
-    required: false,
-    helpText:
-      "The user's first name. Required by Deal.ai White Label; leave empty for the Administration API, which stores no names.",
-  },
-  {
-    key: 'lastName',
-    label: 'Last Name',
-    type: 'string',
-    required: false,
-    helpText: "The user's last name (Deal.ai White Label only).",
-  },
+    required,
+    helpText: required
+      ? "The user's first name, which Deal.ai White Label requires."
+      : "The user's first name. Required by Deal.ai White Label; leave empty for the Administration API, which stores no names.",
+  });
+
+const lastNameField = defineInputField({
+  key: 'lastName',
+  label: 'Last Name',
+  type: 'string',
+  required: false,
+  helpText: "The user's last name (Deal.ai White Label only).",
+});
+
+const passwordField = defineInputField({
+  key: 'password',
+  label: 'Password',
+  type: 'password',
+  required: false,
+  helpText:
+    'A password for the new user (Deal.ai White Label only). Leave empty and Deal.ai generates a random one; pair that with Send Invite Email.',
+});
+
+const sendInviteField = yesNoField({
+  key: 'sendInviteEmail',
+  label: 'Send Invite Email',
+  helpText:
+    'Whether Deal.ai emails the new user an invitation to your white-label site (Deal.ai White Label only).',
+});
+
+const ROLE_HELP =
+  'The user\'s role, exactly as named in your White Label Settings, such as "Premium Plan" (Deal.ai White Label only). Leave empty for the Default Role.';
+
+const startingCreditsField = creditsField({
+  key: 'credits',
+  label: 'Starting Credits',
+  required: false,
+  helpText:
+    'API credits to preload the new account with, a whole number of 0 or more (Administration API only). Leave empty for none.',
+});
+
+/**
+ * The fields that depend on the connection's provider: Deal.ai's profile, or the admin API's
+ * starting credits. Without a known provider (no connection chosen yet) every field is shown,
+ * each saying which provider uses it.
+ */
+const providerFields = (z: ZObject, bundle: Bundle) => {
+  const provider = readProviderId(bundle.authData.provider);
+  const roles = readRoles(bundle.authData[ROLES_KEY]);
+  const dealai = [
+    firstNameField(provider === 'dealai'),
+    lastNameField,
+    passwordField,
+    sendInviteField,
+    roleField(roles, ROLE_HELP),
+  ];
+  return provider === 'admin'
+    ? [startingCreditsField]
+    : provider === 'dealai'
+      ? dealai
+      : [...dealai, startingCreditsField];
+};
+
+/** Every field any provider shows: what perform may receive. */
+export const everyField = defineInputFields([
   emailField,
-  {
-    key: 'password',
-    label: 'Password',
-    type: 'password',
-    required: false,
-    helpText:
-      'A password for the new user (Deal.ai White Label only). Leave empty and Deal.ai generates a random one; pair that with Send Invite Email.',
-  },
-  yesNoField({
-    key: 'sendInviteEmail',
-    label: 'Send Invite Email',
-    helpText:
-      'Whether Deal.ai emails the new user an invitation to your white-label site (Deal.ai White Label only).',
-  }),
-  {
-    key: 'role',
-    label: 'Role',
-    type: 'string',
-    required: false,
-    helpText:
-      'A role exactly as named in your White Label Settings, such as "Premium Plan" (Deal.ai White Label only). Leave empty for the Default Role.',
-  },
-  creditsField({
-    key: 'credits',
-    label: 'Starting Credits',
-    required: false,
-    helpText:
-      'API credits to preload the new account with, a whole number of 0 or more (Administration API only). Leave empty for none.',
-  }),
+  firstNameField(false),
+  lastNameField,
+  passwordField,
+  sendInviteField,
+  roleField([], ROLE_HELP),
+  startingCreditsField,
   idempotencyKeyField,
   eventTimeField,
 ]);
 
-type Input = InferInputData<typeof inputFields>;
+type Input = InferInputData<typeof everyField>;
 
-// A type, not an interface: it must fit the Idempotency Key's flat output records.
-export type AddedUser = {
+const DEALAI_OUTPUTS = [
+  { key: 'firstName', label: 'First Name', type: 'string' },
+  { key: 'lastName', label: 'Last Name', type: 'string' },
+  { key: 'role', label: 'Role', type: 'string' },
+  { key: 'inviteSent', label: 'Invite Sent', type: 'boolean' },
+] as const;
+
+const ADMIN_OUTPUTS = [
+  { key: 'credits', label: 'Credits', type: 'integer' },
+  { key: 'token', label: 'Account API Token', type: 'string' },
+] as const;
+
+/** The output fields that depend on the provider, like the input fields. */
+const providerOutputs = (z: ZObject, bundle: Bundle) => {
+  const provider = readProviderId(bundle.authData.provider);
+  return Promise.resolve(
+    provider === 'dealai'
+      ? [...DEALAI_OUTPUTS]
+      : provider === 'admin'
+        ? [...ADMIN_OUTPUTS]
+        : [...DEALAI_OUTPUTS, ...ADMIN_OUTPUTS],
+  );
+};
+
+// Types, not interfaces: they must fit the Idempotency Key's flat output records.
+export type AddedOnDealai = {
   provider: string;
   email: string;
-  firstName: string | null;
+  firstName: string;
   lastName: string | null;
   role: string | null;
   inviteSent: boolean;
-  credits: number | null;
+};
+
+export type AddedOnAdmin = {
+  provider: string;
+  email: string;
+  credits: number;
   token: string | null;
 };
+
+export type AddedUser = AddedOnDealai | AddedOnAdmin;
 
 /** The checked request: what to send, what makes it this request, and how to read the answer. */
 interface Plan {
@@ -93,7 +157,13 @@ interface Plan {
   added: (answer: unknown) => AddedUser;
 }
 
-const planOnDealai = (z: ZObject, inputData: Input, api: Api, email: string): Plan => {
+const planOnDealai = (
+  z: ZObject,
+  inputData: Input,
+  api: Api,
+  email: string,
+  roles: readonly string[],
+): Plan => {
   if (readCredits(z, inputData.credits, 'Starting Credits', 0) !== undefined) {
     throw invalid(
       z,
@@ -106,7 +176,7 @@ const planOnDealai = (z: ZObject, inputData: Input, api: Api, email: string): Pl
     throw invalid(z, 'First Name', 'is empty, and Deal.ai White Label requires it.');
   }
   const lastName = readText(inputData.lastName);
-  const role = readText(inputData.role);
+  const role = readRole(inputData.role, roles);
   const inviteSent = readFlag(z, inputData.sendInviteEmail, 'Send Invite Email');
   // A password is sent as typed (spaces may be part of it), but one that is only spaces is none.
   const typed: unknown = inputData.password;
@@ -142,8 +212,6 @@ const planOnDealai = (z: ZObject, inputData: Input, api: Api, email: string): Pl
       lastName: textAt(answer, 'lastName') ?? lastName ?? null,
       role: textAt(answer, 'role') ?? role ?? null,
       inviteSent,
-      credits: null,
-      token: null,
     }),
   };
 };
@@ -183,10 +251,6 @@ const planOnAdmin = (z: ZObject, inputData: Input, api: Api, email: string): Pla
       return {
         provider: api.connection.provider.id,
         email: account.email,
-        firstName: null,
-        lastName: null,
-        role: null,
-        inviteSent: false,
         credits: account.credits,
         token: account.token,
       };
@@ -195,11 +259,11 @@ const planOnAdmin = (z: ZObject, inputData: Input, api: Api, email: string): Pla
 };
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<AddedUser | Output> => {
-  const api = openApi(z, bundle, LABEL, ['addUser']);
+  const api = openApi(z, bundle, LABEL, STEPS.addUser.routes);
   const email = readEmail(z, bundle.inputData.email);
   const plan =
     api.connection.provider.id === 'dealai'
-      ? planOnDealai(z, bundle.inputData, api, email)
+      ? planOnDealai(z, bundle.inputData, api, email, readRoles(bundle.authData[ROLES_KEY]))
       : planOnAdmin(z, bundle.inputData, api, email);
   return once(
     z,
@@ -220,38 +284,34 @@ export const addUser = defineCreate({
   noun: 'User',
   display: {
     label: LABEL,
-    description:
-      'Creates a user on your white-label site: with a role and an invitation, or with starting credits, depending on the API the connection uses.',
+    description: `Creates a user on your white-label site: with a role and an invitation on Deal.ai White Label, or with starting credits on the Administration API.${onlyOn(STEPS.addUser.routes)}`,
   },
   operation: {
-    inputFields,
+    // Email, the Idempotency Key and the Event Time are static, so Zap templates can fill them in.
+    inputFields: [emailField, providerFields, idempotencyKeyField, eventTimeField],
     perform: inEventOrder(
       {
         label: LABEL,
-        skipped: ({ provider, email }): AddedUser | Output => ({
-          provider,
-          email,
-          firstName: null,
-          lastName: null,
-          role: null,
-          inviteSent: false,
-          credits: null,
-          token: null,
-          replayed: false,
-          replayNote: null,
-        }),
+        // Nothing was sent: the provider's output fields, empty, so that samples still match.
+        skipped: ({ provider, email }): Output =>
+          provider === 'dealai'
+            ? {
+                provider,
+                email,
+                firstName: null,
+                lastName: null,
+                role: null,
+                inviteSent: false,
+                replayed: false,
+                replayNote: null,
+              }
+            : { provider, email, credits: null, token: null, replayed: false, replayNote: null },
       },
       perform,
     ),
     sample: {
       provider: 'admin',
       email: 'jane.doe@example.com',
-      firstName: null,
-      lastName: null,
-      role: null,
-      inviteSent: false,
-      credits: 1000,
-      token: 'a1-0dF6qKHYD7SNU5kAtjOmwHpH3iFgpylA',
       replayed: false,
       replayNote: null,
       stale: false,
@@ -260,12 +320,7 @@ export const addUser = defineCreate({
     outputFields: [
       { key: 'email', label: 'Email', type: 'string', primary: true },
       { key: 'provider', label: 'Provider', type: 'string' },
-      { key: 'firstName', label: 'First Name', type: 'string' },
-      { key: 'lastName', label: 'Last Name', type: 'string' },
-      { key: 'role', label: 'Role', type: 'string' },
-      { key: 'inviteSent', label: 'Invite Sent', type: 'boolean' },
-      { key: 'credits', label: 'Credits', type: 'integer' },
-      { key: 'token', label: 'Account API Token', type: 'string' },
+      providerOutputs,
       ...replayOutputFields,
       ...staleOutputFields,
     ],

@@ -2,33 +2,39 @@ import { defineCreate, defineInputFields } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
-import { emailField, invalid, readEmail, readFlag, readText, yesNoField } from '../fields';
+import { emailField, invalid, readEmail, readFlag, yesNoField } from '../fields';
 import { eventTimeField, inEventOrder, staleOutputFields } from '../ordering';
 import { textAt } from '../records';
+import { ROLES_KEY, readRole, readRoles, roleField } from '../roles';
+import { STEPS, onlyOn } from '../providers';
 
 export const CHANGE_ROLE = 'change_role';
 const LABEL = 'Change Role';
 
-const inputFields = defineInputFields([
+const ROLE_HELP =
+  'The new role, exactly as named in your White Label Settings, such as "Premium Plan". When it is empty the step stops, unless Clear Role When Empty is yes.';
+
+const clearRoleField = yesNoField({
+  key: 'clearRole',
+  label: 'Clear Role When Empty',
+  helpText:
+    "Yes: when Role is empty, remove the user's role so they fall back to the Default Role (for a cancelled plan). No: an empty Role stops the step, so a mapped field that arrives empty never strips someone's plan.",
+});
+
+/** Role: a dropdown of the roles the connection lists, or a text field when it lists none. */
+const roleFields = (z: ZObject, bundle: Bundle) => [
+  roleField(readRoles(bundle.authData[ROLES_KEY]), ROLE_HELP),
+];
+
+/** Every field, as perform receives them. */
+export const everyField = defineInputFields([
   emailField,
-  {
-    key: 'role',
-    label: 'Role',
-    type: 'string',
-    required: false,
-    helpText:
-      'The new role, exactly as named in your White Label Settings, such as "Premium Plan". When it is empty the step stops, unless Clear Role When Empty is yes.',
-  },
-  yesNoField({
-    key: 'clearRole',
-    label: 'Clear Role When Empty',
-    helpText:
-      "Yes: when Role is empty, remove the user's role so they fall back to the Default Role (for a cancelled plan). No: an empty Role stops the step, so a mapped field that arrives empty never strips someone's plan.",
-  }),
+  roleField([], ROLE_HELP),
+  clearRoleField,
   eventTimeField,
 ]);
 
-type Input = InferInputData<typeof inputFields>;
+type Input = InferInputData<typeof everyField>;
 
 export interface ChangedRole {
   provider: string;
@@ -38,9 +44,9 @@ export interface ChangedRole {
 }
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ChangedRole> => {
-  const api = openApi(z, bundle, LABEL, ['changeRole']);
+  const api = openApi(z, bundle, LABEL, STEPS.changeRole.routes);
   const email = readEmail(z, bundle.inputData.email);
-  const role = readText(bundle.inputData.role);
+  const role = readRole(bundle.inputData.role, readRoles(bundle.authData[ROLES_KEY]));
   const clearWhenEmpty = readFlag(z, bundle.inputData.clearRole, 'Clear Role When Empty');
   if (role === undefined && !clearWhenEmpty) {
     throw invalid(
@@ -66,11 +72,10 @@ export const changeRole = defineCreate({
   noun: 'Role',
   display: {
     label: LABEL,
-    description:
-      "Updates a user's role on your white-label site, or removes it so that the user falls back to the Default Role.",
+    description: `Updates a user's role on your white-label site, or removes it so that the user falls back to the Default Role.${onlyOn(STEPS.changeRole.routes)}`,
   },
   operation: {
-    inputFields,
+    inputFields: [emailField, roleFields, clearRoleField, eventTimeField],
     perform: inEventOrder(
       {
         label: LABEL,

@@ -3,25 +3,27 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
 import type { Api, CallOptions } from '../client';
-import {
-  creditsField,
-  emailField,
-  invalid,
-  readCredits,
-  readEmail,
-  readText,
-  show,
-} from '../fields';
+import { creditsField, emailField, invalid, readChoice, readCredits, readEmail } from '../fields';
 import { idempotencyKeyField, once, replayOutputFields } from '../idempotency';
 import type { Output } from '../idempotency';
 import { findAccount, readAccount, readAccounts, readNewAccount } from '../records';
 import type { Account } from '../records';
+import { STEPS, onlyOn } from '../providers';
 
 export const PROVISION_CREDITS = 'provision_credits';
 const LABEL = 'Provision Credits';
 
 export const MODES = { add: 'add', atLeast: 'atLeast' } as const;
 type Mode = (typeof MODES)[keyof typeof MODES];
+
+const MODE_CHOICES = [
+  { value: MODES.add, label: 'Add: grant this many more credits', sample: MODES.add },
+  {
+    value: MODES.atLeast,
+    label: 'Top Up: raise the balance to at least this many',
+    sample: MODES.atLeast,
+  },
+] as const satisfies readonly { value: Mode; label: string; sample: string }[];
 
 const inputFields = defineInputFields([
   emailField,
@@ -37,14 +39,7 @@ const inputFields = defineInputFields([
     label: 'Mode',
     type: 'string',
     required: true,
-    choices: [
-      { value: MODES.add, label: 'Add: grant this many more credits', sample: MODES.add },
-      {
-        value: MODES.atLeast,
-        label: 'Top Up: raise the balance to at least this many',
-        sample: MODES.atLeast,
-      },
-    ],
+    choices: [...MODE_CHOICES],
     helpText:
       'Add grants Credits on top of the balance every time it runs. Top Up raises the balance to Credits only when it is lower, so running it twice changes nothing the second time.',
   },
@@ -154,19 +149,15 @@ const topUp = async (z: ZObject, api: Api, email: string, target: number) => {
 };
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCredits | Output> => {
-  const api = openApi(z, bundle, LABEL, ['findUsers', 'addUser', 'grantCredits']);
+  const api = openApi(z, bundle, LABEL, STEPS.provisionCredits.routes);
   const email = readEmail(z, bundle.inputData.email);
   const credits = readCredits(z, bundle.inputData.credits, 'Credits', 1);
   if (credits === undefined) {
     throw invalid(z, 'Credits', 'is empty. Map a whole number of 1 or more.');
   }
-  const mode = readText(bundle.inputData.mode);
-  if (mode !== MODES.add && mode !== MODES.atLeast) {
-    throw invalid(
-      z,
-      'Mode',
-      `must be "${MODES.add}" or "${MODES.atLeast}"${mode === undefined ? '' : `, not ${show(mode)}`}.`,
-    );
+  const mode = readChoice(z, bundle.inputData.mode, 'Mode', MODE_CHOICES);
+  if (mode === undefined) {
+    throw invalid(z, 'Mode', 'is empty. Choose Add or Top Up.');
   }
   const delivery = {
     action: PROVISION_CREDITS,
@@ -192,11 +183,10 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCr
 
 export const provisionCredits = defineCreate({
   key: PROVISION_CREDITS,
-  noun: 'Credits',
+  noun: 'Credit',
   display: {
     label: LABEL,
-    description:
-      "Adds API credits to a user's account, or tops the balance up to a minimum, and creates the account when the user has none.",
+    description: `Adds API credits to a user's account, or tops the balance up to a minimum, and creates the account when the user has none.${onlyOn(STEPS.provisionCredits.routes)}`,
   },
   operation: {
     inputFields,

@@ -4,33 +4,61 @@ import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 import { openApi } from '../client';
 import { emailField, readEmail, readFlag, yesNoField } from '../fields';
 import { eventTimeField, inEventOrder, staleOutputFields } from '../ordering';
+import { STEPS, readProviderId } from '../providers';
+import type { ProviderId } from '../providers';
 import { readAccount, textAt } from '../records';
 
 export const REMOVE_USER = 'remove_user';
 const LABEL = 'Remove User';
 
-const inputFields = defineInputFields([
-  emailField,
-  yesNoField({
-    key: 'ignoreMissing',
-    label: 'Succeed If Already Gone',
-    helpText:
-      'Yes: when no user has this email, finish with Removed set to false instead of stopping. Useful when the same cancellation can arrive twice.',
-  }),
-  eventTimeField,
-]);
+const ignoreMissingField = yesNoField({
+  key: 'ignoreMissing',
+  label: 'Succeed If Already Gone',
+  helpText:
+    'Yes: when no user has this email, finish with Removed set to false instead of stopping. Useful when the same cancellation can arrive twice.',
+});
 
-type Input = InferInputData<typeof inputFields>;
+const WARNINGS: Record<ProviderId, string> = {
+  dealai:
+    '**Deal.ai White Label deletes the user**: the account is gone for good, not deactivated, and this cannot be undone from Zapier. Make sure the Zap only reaches this step for users who should lose their account.',
+  admin:
+    'The Administration API **deactivates** the account and sets its credits to zero: the user can no longer sign in or spend credits.',
+};
 
-export interface RemovedUser {
-  provider: string;
-  email: string;
-  removed: boolean;
-  credits: number | null;
-}
+/** A warning above the fields: what removing means on the connection's provider. */
+const warningFields = (z: ZObject, bundle: Bundle) => {
+  const provider = readProviderId(bundle.authData.provider);
+  return [
+    {
+      key: 'removalWarning',
+      type: 'copy' as const,
+      helpText:
+        provider === undefined
+          ? `${WARNINGS.dealai} On the Administration API: ${WARNINGS.admin}`
+          : WARNINGS[provider],
+    },
+  ];
+};
+
+export const everyField = defineInputFields([emailField, ignoreMissingField, eventTimeField]);
+
+type Input = InferInputData<typeof everyField>;
+
+// Types, not interfaces: outputs are flat records.
+export type RemovedOnDealai = { provider: string; email: string; removed: boolean };
+export type RemovedOnAdmin = RemovedOnDealai & { credits: number | null };
+export type RemovedUser = RemovedOnDealai | RemovedOnAdmin;
+
+/** The output fields that depend on the provider: the admin API reports the zeroed credits. */
+const providerOutputs = (z: ZObject, bundle: Bundle) =>
+  Promise.resolve(
+    readProviderId(bundle.authData.provider) === 'dealai'
+      ? []
+      : [{ key: 'credits', label: 'Credits', type: 'integer' as const }],
+  );
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<RemovedUser> => {
-  const api = openApi(z, bundle, LABEL, ['removeUser']);
+  const api = openApi(z, bundle, LABEL, STEPS.removeUser.routes);
   const email = readEmail(z, bundle.inputData.email);
   const ignoreMissing = readFlag(z, bundle.inputData.ignoreMissing, 'Succeed If Already Gone');
   const provider = api.connection.provider.id;
@@ -40,14 +68,16 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<RemovedUser> 
     tolerate: ignoreMissing ? ['missing'] : [],
   });
   if (!result.ok) {
-    return { provider, email, removed: false, credits: null };
+    return provider === 'admin'
+      ? { provider, email, removed: false, credits: null }
+      : { provider, email, removed: false };
   }
   if (provider === 'admin') {
     // The admin API deactivates the account and confirms its zeroed credits.
     const account = readAccount(z, result.data);
     return { provider, email: account.email, removed: true, credits: account.credits };
   }
-  return { provider, email: textAt(result.data, 'email') ?? email, removed: true, credits: null };
+  return { provider, email: textAt(result.data, 'email') ?? email, removed: true };
 };
 
 export const removeUser = defineCreate({
@@ -56,19 +86,18 @@ export const removeUser = defineCreate({
   display: {
     label: LABEL,
     description:
-      'Removes a user from your white-label site. On an administration API the account is deactivated and its credits set to zero.',
+      'Removes a user from your white-label site. Deal.ai White Label deletes the user; the Administration API deactivates the account and sets its credits to zero.',
   },
   operation: {
-    inputFields,
+    inputFields: [warningFields, emailField, ignoreMissingField, eventTimeField],
     perform: inEventOrder(
       {
         label: LABEL,
-        skipped: ({ provider, email }): RemovedUser => ({
-          provider,
-          email,
-          removed: false,
-          credits: null,
-        }),
+        // Nothing was sent: the provider's output fields, so that samples still match.
+        skipped: ({ provider, email }): RemovedUser =>
+          provider === 'admin'
+            ? { provider, email, removed: false, credits: null }
+            : { provider, email, removed: false },
       },
       perform,
     ),
@@ -76,7 +105,6 @@ export const removeUser = defineCreate({
       provider: 'admin',
       email: 'jane.doe@example.com',
       removed: true,
-      credits: 0,
       stale: false,
       staleNote: null,
     },
@@ -84,7 +112,7 @@ export const removeUser = defineCreate({
       { key: 'email', label: 'Email', type: 'string', primary: true },
       { key: 'provider', label: 'Provider', type: 'string' },
       { key: 'removed', label: 'Removed', type: 'boolean' },
-      { key: 'credits', label: 'Credits', type: 'integer' },
+      providerOutputs,
       ...staleOutputFields,
     ],
   },

@@ -2,9 +2,11 @@ import { defineInputFields, defineSearch } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
-import { emailField, invalid, isoTime, readDateTime, readEmail, readText, show } from '../fields';
+import { MOMENT_HELP, readMoment, zoneOfBundle } from '../dates';
+import { emailField, invalid, isoTime, readChoice, readEmail, readText } from '../fields';
 import { readUsage } from '../records';
 import type { UsageRow } from '../records';
+import { STEPS, onlyOn } from '../providers';
 
 export const FIND_USAGE = 'find_usage';
 const LABEL = 'Find Usage';
@@ -17,6 +19,11 @@ type Service = (typeof SERVICES)[number];
 export const ALL_USERS = 'all users';
 export const ALL_SERVICES = 'all services';
 
+const SERVICE_CHOICES = [
+  { value: 'search', label: 'Search', sample: 'search' },
+  { value: 'browser', label: 'Browser', sample: 'browser' },
+] as const satisfies readonly { value: Service; label: string; sample: string }[];
+
 const inputFields = defineInputFields([
   {
     ...emailField,
@@ -27,28 +34,27 @@ const inputFields = defineInputFields([
   {
     key: 'from',
     label: 'From',
-    type: 'datetime',
+    // Text, not datetime: Zapier would give a date 09:00 and an unreadable value "now" (dates.ts).
+    type: 'string',
     required: true,
-    helpText:
-      'Start of the period, included, such as `2025-06-01T00:00:00Z` or a date Zapier understands ("yesterday"). The report counts whole hours: an hour that overlaps the period counts in full.',
+    placeholder: 'yesterday',
+    helpText: `Start of the period, included: ${MOMENT_HELP}. Read in your Zap's time zone unless it has an offset; a date starts at midnight. The report counts whole hours: an hour that overlaps the period counts in full.`,
   },
   {
     key: 'to',
     label: 'To',
-    type: 'datetime',
+    type: 'string',
     required: true,
+    placeholder: 'now',
     helpText:
-      'End of the period, included; it must be after From. A time without an offset is read as UTC.',
+      'End of the period, included, after From, in the same forms: a date ends at the last second of that day, so From `yesterday` and To `yesterday` are the whole of yesterday.',
   },
   {
     key: 'service',
     label: 'Service',
     type: 'string',
     required: false,
-    choices: [
-      { value: 'search', label: 'Search', sample: 'search' },
-      { value: 'browser', label: 'Browser', sample: 'browser' },
-    ],
+    choices: [...SERVICE_CHOICES],
     helpText: 'Count only the calls to this service. Leave empty to count every service.',
   },
 ]);
@@ -89,31 +95,17 @@ const tally = (rows: readonly UsageRow[]): Tally =>
     { calls: 0, failedCalls: 0, credits: 0 },
   );
 
-const readService = (z: ZObject, value: unknown): Service | undefined => {
-  const text = readText(value)?.toLowerCase();
-  if (text === undefined) {
-    return undefined;
-  }
-  const service = SERVICES.find((known) => known === text);
-  if (service === undefined) {
-    throw invalid(
-      z,
-      'Service',
-      `${show(text)} is not a service of the usage report; choose ${SERVICES.join(' or ')}, or leave it empty.`,
-    );
-  }
-  return service;
-};
-
-/** From and To, checked before any request. */
-const readPeriod = (z: ZObject, input: Input): { from: Date; to: Date } => {
-  const from = readDateTime(z, input.from, 'From');
-  const to = readDateTime(z, input.to, 'To');
+/** From and To, checked before any request, read in the Zap's time zone (see dates.ts). */
+const readPeriod = (z: ZObject, bundle: Bundle<Input>): { from: Date; to: Date } => {
+  const zone = zoneOfBundle(bundle);
+  const now = Date.now();
+  const from = readMoment(z, bundle.inputData.from, 'From', { zone, edge: 'start', now });
+  const to = readMoment(z, bundle.inputData.to, 'To', { zone, edge: 'end', now });
   if (from === undefined || to === undefined) {
     throw invalid(
       z,
       from === undefined ? 'From' : 'To',
-      'is empty. Map or type a date and time such as "2025-06-01T00:00:00Z".',
+      'is empty. Type or map a date, such as "2025-06-01" or "yesterday", or a date and time.',
     );
   }
   if (to.getTime() <= from.getTime()) {
@@ -123,18 +115,18 @@ const readPeriod = (z: ZObject, input: Input): { from: Date; to: Date } => {
       `${isoTime(to)} is not after From (${isoTime(from)}); the period must end after it starts.`,
     );
   }
-  if (from.getTime() > Date.now()) {
+  if (from.getTime() > now) {
     throw invalid(z, 'From', `${isoTime(from)} is in the future, where there is no usage yet.`);
   }
   return { from, to };
 };
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<UsageTotals[]> => {
-  const api = openApi(z, bundle, LABEL, ['usageReport']);
+  const api = openApi(z, bundle, LABEL, STEPS.findUsage.routes);
   const input = bundle.inputData;
   const email = readText(input.email) === undefined ? undefined : readEmail(z, input.email);
-  const { from, to } = readPeriod(z, input);
-  const service = readService(z, input.service);
+  const { from, to } = readPeriod(z, bundle);
+  const service = readChoice(z, input.service, 'Service', SERVICE_CHOICES);
 
   const answer = await api.call('usageReport', {
     params: {
@@ -194,8 +186,7 @@ export const findUsage = defineSearch({
   noun: 'Usage',
   display: {
     label: LABEL,
-    description:
-      'Finds the API calls and credits a user, or every user, consumed in a period, in total and per service. Administration API only.',
+    description: `Finds the API calls and credits a user, or every user, consumed in a period, in total and per service.${onlyOn(STEPS.findUsage.routes)}`,
   },
   operation: {
     inputFields,

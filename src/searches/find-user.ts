@@ -5,6 +5,7 @@ import { openApi } from '../client';
 import { emailField, readEmail } from '../fields';
 import { findAccount, readAccounts } from '../records';
 import type { Account } from '../records';
+import { STEPS, onlyOn } from '../providers';
 
 export const FIND_USER = 'find_user';
 const LABEL = 'Find User';
@@ -16,7 +17,7 @@ const inputFields = defineInputFields([
 type Input = InferInputData<typeof inputFields>;
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<Account[]> => {
-  const api = openApi(z, bundle, LABEL, ['findUsers']);
+  const api = openApi(z, bundle, LABEL, STEPS.findUser.routes);
   const email = readEmail(z, bundle.inputData.email);
   const answer = await api.call('findUsers', { params: { email } });
   const account = findAccount(readAccounts(z, answer), email);
@@ -29,7 +30,7 @@ export const findUser = defineSearch({
   noun: 'User',
   display: {
     label: LABEL,
-    description: "Finds a user's account by email address, with its remaining API credits.",
+    description: `Finds a user's account by email address, with its remaining API credits.${onlyOn(STEPS.findUser.routes)}`,
   },
   operation: {
     inputFields,

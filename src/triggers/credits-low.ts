@@ -2,7 +2,7 @@ import { defineInputFields, defineTrigger } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
-import { creditsField, invalid, readCredits, readText, show } from '../fields';
+import { creditsField, invalid, readChoice, readCredits } from '../fields';
 import {
   fingerprint,
   normalizeEmail,
@@ -14,6 +14,7 @@ import {
 import type { Groups } from '../memory';
 import { readAccounts } from '../records';
 import type { Account } from '../records';
+import { STEPS, onlyOn } from '../providers';
 
 export const CREDITS_LOW = 'credits_low';
 const LABEL = 'Credits Running Low';
@@ -25,6 +26,11 @@ type AccountChoice = (typeof ACCOUNTS)[keyof typeof ACCOUNTS];
 export const REPEATS = 3;
 /** Items per poll, whatever the number of accounts: about 160 KB, far below Zapier's 6 MB. */
 export const MAX_ITEMS = 1000;
+
+const ACCOUNT_CHOICES = [
+  { value: ACCOUNTS.users, label: "Every user's account", sample: ACCOUNTS.users },
+  { value: ACCOUNTS.own, label: 'Your own account (the connection)', sample: ACCOUNTS.own },
+] as const satisfies readonly { value: AccountChoice; label: string; sample: string }[];
 
 const inputFields = defineInputFields([
   creditsField({
@@ -40,10 +46,7 @@ const inputFields = defineInputFields([
     type: 'string',
     required: false,
     default: ACCOUNTS.users,
-    choices: [
-      { value: ACCOUNTS.users, label: "Every user's account", sample: ACCOUNTS.users },
-      { value: ACCOUNTS.own, label: 'Your own account (the connection)', sample: ACCOUNTS.own },
-    ],
+    choices: [...ACCOUNT_CHOICES],
     helpText:
       "Watch every user's balance on your site, or the balance of the account this connection belongs to (your own pool of credits).",
   },
@@ -176,20 +179,11 @@ export const stepCreditsLow = (
   };
 };
 
-const readAccountChoice = (z: ZObject, value: unknown): AccountChoice => {
-  const text = readText(value) ?? ACCOUNTS.users;
-  if (text !== ACCOUNTS.users && text !== ACCOUNTS.own) {
-    throw invalid(
-      z,
-      'Account',
-      `must be "${ACCOUNTS.users}" (every user) or "${ACCOUNTS.own}" (your own account), not ${show(text)}.`,
-    );
-  }
-  return text;
-};
+const readAccountChoice = (z: ZObject, value: unknown): AccountChoice =>
+  readChoice(z, value, 'Account', ACCOUNT_CHOICES) ?? ACCOUNTS.users;
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<LowCredits[]> => {
-  const api = openApi(z, bundle, LABEL, ['findUsers', 'ownAccount']);
+  const api = openApi(z, bundle, LABEL, STEPS.creditsLow.routes);
   const threshold = readCredits(z, bundle.inputData.threshold, 'Threshold', 1);
   if (threshold === undefined) {
     throw invalid(z, 'Threshold', 'is empty. Type or map a whole number of 1 or more.');
@@ -229,8 +223,7 @@ export const creditsLow = defineTrigger({
   noun: 'Balance',
   display: {
     label: LABEL,
-    description:
-      "Triggers when an account's API credits fall below a threshold you choose: a user's, or your own. Administration API only.",
+    description: `Triggers when an account's API credits fall below a threshold you choose: a user's, or your own.${onlyOn(STEPS.creditsLow.routes)}`,
   },
   operation: {
     type: 'polling',

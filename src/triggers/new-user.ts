@@ -13,6 +13,7 @@ import {
 import type { Groups } from '../memory';
 import { readAccounts } from '../records';
 import type { Account } from '../records';
+import { STEPS, onlyOn } from '../providers';
 
 export const NEW_USER = 'new_user';
 const LABEL = 'New User';
@@ -101,7 +102,7 @@ export const stepNewUser = (
 };
 
 const perform = async (z: ZObject, bundle: Bundle): Promise<NewUser[]> => {
-  const api = openApi(z, bundle, LABEL, ['findUsers']);
+  const api = openApi(z, bundle, LABEL, STEPS.newUser.routes);
   const accounts = readAccounts(z, await api.call('findUsers'));
 
   if (bundle.meta.isLoadingSample) {
@@ -129,8 +130,7 @@ export const newUser = defineTrigger({
   noun: 'User',
   display: {
     label: LABEL,
-    description:
-      'Triggers when a new account appears on your white-label site, however it was added. Administration API only.',
+    description: `Triggers when a new account appears on your white-label site, however it was added.${onlyOn(STEPS.newUser.routes)}`,
   },
   operation: {
     type: 'polling',

@@ -42,8 +42,8 @@ describe('Add User on Deal.ai', () => {
       lastName: 'Doe',
       role: 'Premium Plan',
       inviteSent: true,
-      credits: null,
-      token: null,
+      replayed: false,
+      replayNote: null,
       stale: false,
       staleNote: null,
     });
@@ -71,8 +71,8 @@ describe('Add User on Deal.ai', () => {
       lastName: null,
       role: null,
       inviteSent: false,
-      credits: null,
-      token: null,
+      replayed: false,
+      replayNote: null,
       stale: false,
       staleNote: null,
     });
@@ -134,12 +134,10 @@ describe('Add User on the Administration API', () => {
     expect(result).toEqual({
       provider: 'admin',
       email: 'jane@example.com',
-      firstName: null,
-      lastName: null,
-      role: null,
-      inviteSent: false,
       credits: 1000,
       token: 'a1-newUserToken',
+      replayed: false,
+      replayNote: null,
       stale: false,
       staleNote: null,
     });

@@ -84,7 +84,7 @@ describe('Change Role', () => {
 
     expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
-      'Change Role works only with a Deal.ai White Label connection; this connection uses the Administration API. Choose a connection of that kind for this step.',
+      'Change Role works only with a Deal.ai White Label connection; this connection uses the Administration API, which offers New User, Credits Running Low, Add User, Provision Credits, Remove User, Find User and Find Usage. Use one of those, remove this step, or choose a Deal.ai White Label connection for it if you have one.',
     );
     expect(unmatched).toEqual([]);
   });

@@ -10,7 +10,15 @@ describe('Provision Credits, Add mode', () => {
 
     const result = await run(provision, adminAuth, { email, credits: 500, mode: 'add' });
 
-    expect(result).toEqual({ email, credits: 1500, granted: 500, created: false, mode: 'add' });
+    expect(result).toEqual({
+      email,
+      credits: 1500,
+      granted: 500,
+      created: false,
+      mode: 'add',
+      replayed: false,
+      replayNote: null,
+    });
   });
 
   it('creates a missing account with the credits', async () => {
@@ -21,7 +29,15 @@ describe('Provision Credits, Add mode', () => {
 
     const result = await run(provision, adminAuth, { email, credits: '500', mode: 'add' });
 
-    expect(result).toEqual({ email, credits: 500, granted: 500, created: true, mode: 'add' });
+    expect(result).toEqual({
+      email,
+      credits: 500,
+      granted: 500,
+      created: true,
+      mode: 'add',
+      replayed: false,
+      replayNote: null,
+    });
   });
 
   it('reads a 201 without credits as the credits it created the account with', async () => {
@@ -30,7 +46,15 @@ describe('Provision Credits, Add mode', () => {
 
     const result = await run(provision, adminAuth, { email, credits: '1,000', mode: 'add' });
 
-    expect(result).toEqual({ email, credits: 1000, granted: 1000, created: true, mode: 'add' });
+    expect(result).toEqual({
+      email,
+      credits: 1000,
+      granted: 1000,
+      created: true,
+      mode: 'add',
+      replayed: false,
+      replayNote: null,
+    });
   });
 
   it('grants to an account created by someone else between its two requests', async () => {
@@ -40,7 +64,15 @@ describe('Provision Credits, Add mode', () => {
 
     const result = await run(provision, adminAuth, { email, credits: 5, mode: 'add' });
 
-    expect(result).toEqual({ email, credits: 7, granted: 5, created: false, mode: 'add' });
+    expect(result).toEqual({
+      email,
+      credits: 7,
+      granted: 5,
+      created: false,
+      mode: 'add',
+      replayed: false,
+      replayNote: null,
+    });
   });
 });
 
@@ -53,7 +85,15 @@ describe('Provision Credits, Top Up mode', () => {
 
     const result = await run(provision, adminAuth, { email, credits: 1000, mode: 'atLeast' });
 
-    expect(result).toEqual({ email, credits: 2000, granted: 0, created: false, mode: 'atLeast' });
+    expect(result).toEqual({
+      email,
+      credits: 2000,
+      granted: 0,
+      created: false,
+      mode: 'atLeast',
+      replayed: false,
+      replayNote: null,
+    });
   });
 
   it('grants only the difference when the balance is lower', async () => {
@@ -71,6 +111,8 @@ describe('Provision Credits, Top Up mode', () => {
       granted: 700,
       created: false,
       mode: 'atLeast',
+      replayed: false,
+      replayNote: null,
     });
   });
 
@@ -82,7 +124,15 @@ describe('Provision Credits, Top Up mode', () => {
 
     const result = await run(provision, adminAuth, { email, credits: 1000, mode: 'atLeast' });
 
-    expect(result).toEqual({ email, credits: 1000, granted: 1000, created: true, mode: 'atLeast' });
+    expect(result).toEqual({
+      email,
+      credits: 1000,
+      granted: 1000,
+      created: true,
+      mode: 'atLeast',
+      replayed: false,
+      replayNote: null,
+    });
   });
 
   it('reads the balance again when the account appears between lookup and create', async () => {
@@ -96,7 +146,15 @@ describe('Provision Credits, Top Up mode', () => {
 
     const result = await run(provision, adminAuth, { email, credits: 100, mode: 'atLeast' });
 
-    expect(result).toEqual({ email, credits: 100, granted: 60, created: false, mode: 'atLeast' });
+    expect(result).toEqual({
+      email,
+      credits: 100,
+      granted: 60,
+      created: false,
+      mode: 'atLeast',
+      replayed: false,
+      replayNote: null,
+    });
   });
 });
 
@@ -120,7 +178,9 @@ describe('Provision Credits input', () => {
   it('stops before any request on an unknown mode', async () => {
     const error = await failure(run(provision, adminAuth, { email, credits: 5, mode: 'double' }));
 
-    expect(messageOf(error)).toBe('Mode: must be "add" or "atLeast", not "double".');
+    expect(messageOf(error)).toBe(
+      `Mode: "double" is not one of its choices: Add (add) or Top Up (atLeast). Pick one, or map a field that holds a choice's name or value.`,
+    );
   });
 
   it('fails before any request on Deal.ai, which has no credits', async () => {
@@ -128,7 +188,7 @@ describe('Provision Credits input', () => {
 
     expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(
-      'Provision Credits works only with an Administration API connection; this connection uses the Deal.ai White Label. Choose a connection of that kind for this step.',
+      'Provision Credits works only with an Administration API connection; this connection uses the Deal.ai White Label, which offers Add User, Change Role and Remove User. Use one of those, remove this step, or choose an Administration API connection for it if you have one.',
     );
     expect(unmatched).toEqual([]);
   });
@@ -161,5 +221,31 @@ describe('Provision Credits when the answer to a grant is lost', () => {
     expect(messageOf(error)).toBe(
       "Administration API at api.agentfirst.dev dropped the connection (ECONNRESET). Check the connection's Base URL, or try again later.",
     );
+  });
+});
+
+describe('Provision Credits, Mode as a person types it', () => {
+  it.each([
+    ['Add', 'add'],
+    ['ADD', 'add'],
+    ['add: grant this many more credits', 'add'],
+    ['Top Up', 'atLeast'],
+    [' top  up ', 'atLeast'],
+    ['atleast', 'atLeast'],
+    ['Top Up: raise the balance to at least this many', 'atLeast'],
+  ])('reads %j as %j', async (typed, mode) => {
+    const email = 'jane@example.com';
+    if (mode === 'add') {
+      admin().patch('/users', { email, amount: 5 }).reply(200, { email, credits: 15 });
+    } else {
+      admin()
+        .get('/users')
+        .query({ email })
+        .reply(200, [{ email, credits: 10 }]);
+    }
+
+    const result = await run(provision, adminAuth, { email, credits: 5, mode: typed });
+
+    expect(result).toMatchObject({ mode });
   });
 });

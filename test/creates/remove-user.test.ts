@@ -25,7 +25,6 @@ describe('Remove User on Deal.ai', () => {
       provider: 'dealai',
       email: 'a@b.co',
       removed: true,
-      credits: null,
       stale: false,
       staleNote: null,
     });
@@ -54,7 +53,6 @@ describe('Remove User on Deal.ai', () => {
       provider: 'dealai',
       email: 'a@b.co',
       removed: false,
-      credits: null,
       stale: false,
       staleNote: null,
     });

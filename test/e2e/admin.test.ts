@@ -95,6 +95,8 @@ describe('Administration API, end to end', () => {
       granted: 9,
       created: true,
       mode: 'add',
+      replayed: false,
+      replayNote: null,
     });
   });
 

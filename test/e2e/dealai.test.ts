@@ -42,8 +42,8 @@ describe('Deal.ai White Label, end to end', () => {
       lastName: 'Doe',
       role: 'Basic Plan',
       inviteSent: true,
-      credits: null,
-      token: null,
+      replayed: false,
+      replayNote: null,
       stale: false,
       staleNote: null,
     });

@@ -192,7 +192,7 @@ describe('one user, events out of order', () => {
     const lateChange = await changeRole(zap(), email, 'Premium Plan', unixSeconds(12));
 
     expect(readded).toMatchObject({ email, role: 'Basic Plan', stale: false, staleNote: null });
-    expect(lateRemoval.value).toMatchObject({ removed: false, credits: null, stale: true });
+    expect(lateRemoval.value).toMatchObject({ removed: false, stale: true });
     expect(lateRemoval.requests).toBe(0);
     expect(lateChange.stale).toBe(true);
     expect(roleOf(email)).toBe('Basic Plan');
@@ -213,8 +213,6 @@ describe('one user, events out of order', () => {
       lastName: null,
       role: null,
       inviteSent: false,
-      credits: null,
-      token: null,
       replayed: false,
       replayNote: null,
       stale: true,

@@ -454,8 +454,8 @@ describe('a 200 without the documented body', () => {
         lastName: null,
         role: 'Basic Plan',
         inviteSent: false,
-        credits: null,
-        token: null,
+        replayed: false,
+        replayNote: null,
         stale: false,
         staleNote: null,
       });
@@ -471,7 +471,6 @@ describe('a 200 without the documented body', () => {
         provider: 'dealai',
         email: EMAIL,
         removed: true,
-        credits: null,
         stale: false,
         staleNote: null,
       });

@@ -184,7 +184,22 @@ const creditsInput = (min: number): fc.Arbitrary<unknown> =>
 const modeInput = (mode: string): fc.Arbitrary<unknown> =>
   fc.oneof(
     { weight: 6, arbitrary: fc.constant(mode) },
-    { weight: 1, arbitrary: fc.constantFrom('add', 'atLeast', ' add', 'ADD', 'atleast', '') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'add',
+        'atLeast',
+        ' add',
+        'ADD',
+        'atleast',
+        'Top Up',
+        'top  up',
+        'Add: grant this many more credits',
+        'Top Up: raise the balance',
+        'double',
+        '',
+      ),
+    },
     { weight: 1, arbitrary: anyValue },
   );
 
@@ -206,6 +221,22 @@ const textOf = (value: unknown): string | undefined => {
     return String(value);
   }
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+};
+
+/**
+ * A Mode as its dropdown reads: a choice's value, label or the label's name before the colon, in
+ * any case and spacing ("Top Up", "atleast"); anything else is no mode.
+ */
+const MODE_SPELLINGS: Readonly<Record<string, 'add' | 'atLeast'>> = {
+  add: 'add',
+  'add: grant this many more credits': 'add',
+  atleast: 'atLeast',
+  'top up': 'atLeast',
+  'top up: raise the balance to at least this many': 'atLeast',
+};
+const modeOf = (value: unknown): 'add' | 'atLeast' | undefined => {
+  const text = textOf(value)?.replace(/\s+/g, ' ').toLowerCase();
+  return text === undefined ? undefined : MODE_SPELLINGS[text];
 };
 
 /** Yes/no as the help texts promise: booleans, or true/yes/y/1/on and false/no/n/0/off/empty. */
@@ -322,12 +353,12 @@ const provisionModel =
   (input: Input, existing: boolean): Verdict => {
     const email = acceptedEmail(input.email);
     const credits = creditsOf(input.credits, 1);
-    const mode = textOf(input.mode);
+    const mode = modeOf(input.mode);
     return invalidOrRequests(
       [
         email === undefined && 'Email',
         (credits === undefined || credits === 'invalid') && 'Credits',
-        mode !== 'add' && mode !== 'atLeast' && 'Mode',
+        mode === undefined && 'Mode',
       ],
       () => {
         if (email === undefined || typeof credits !== 'number') {
@@ -428,8 +459,8 @@ const SPECS: Spec[] = [
                 lastName: lastName ?? null,
                 role: role ?? null,
                 inviteSent: invite === true,
-                credits: null,
-                token: null,
+                replayed: false,
+                replayNote: null,
                 stale: false,
                 staleNote: null,
               });

@@ -217,11 +217,11 @@ describe('Remove User with Succeed If Already Gone', () => {
   cleanUp();
 
   it.each([
-    ['the Administration API', adminAuth, 'admin', 0],
-    ['Deal.ai', dealaiAuth, 'dealai', null],
+    ['the Administration API', adminAuth, 'admin', { credits: 0 }, { credits: null }],
+    ['Deal.ai', dealaiAuth, 'dealai', {}, {}],
   ] as const)(
     'on %s, run twice succeeds twice; the second run removed nothing',
-    async (_title, auth, provider, credits) => {
+    async (_title, auth, provider, credits, noCredits) => {
       const adminApi = new FakeAdminApi();
       const dealaiApi = new FakeDealai();
       adminApi.seed('jane@example.com', 250);
@@ -235,7 +235,7 @@ describe('Remove User with Succeed If Already Gone', () => {
         provider,
         email: 'jane@example.com',
         removed: true,
-        credits,
+        ...credits,
         stale: false,
         staleNote: null,
       });
@@ -243,7 +243,7 @@ describe('Remove User with Succeed If Already Gone', () => {
         provider,
         email: 'jane@example.com',
         removed: false,
-        credits: null,
+        ...noCredits,
         stale: false,
         staleNote: null,
       });
@@ -271,7 +271,14 @@ describe('Provision Credits, Top Up', () => {
     const first = await run(provision, adminAuth, topUp);
     const second = await run(provision, adminAuth, topUp);
 
-    const balance = { email: 'jane@example.com', credits: 100, created: false, mode: 'atLeast' };
+    const balance = {
+      email: 'jane@example.com',
+      credits: 100,
+      created: false,
+      mode: 'atLeast',
+      replayed: false,
+      replayNote: null,
+    };
     expect(first).toEqual({ ...balance, granted: 60 });
     expect(second).toEqual({ ...balance, granted: 0 });
     expect(api.requests.map((request) => request.method)).toEqual(['GET', 'PATCH', 'GET']);

@@ -1,5 +1,17 @@
 import App from '../../index';
-import { admin, adminAuth, dealaiAuth, failure, messageOf, run, unmatched } from '../helpers';
+import {
+  admin,
+  adminAuth,
+  appTester,
+  dealaiAuth,
+  failure,
+  messageOf,
+  performOf,
+  run,
+  unmatched,
+} from '../helpers';
+import { DELIVERIES, convertAsZapier, deliver } from '../support/zapier-delivery';
+import type { Delivery } from '../support/zapier-delivery';
 
 const findUsage = App.searches.find_usage;
 
@@ -16,6 +28,9 @@ const row = (email: string, service: string, result: string, calls: number, cred
   credits,
   meanSecs: 1.5,
 });
+
+const REFUSAL =
+  'Use a date such as "2025-06-01", a date and time such as "2025-06-01 14:30" or "2025-06-01T14:30:00Z", a Unix timestamp, or words such as now, today, yesterday, last monday or 3 days ago.';
 
 const zeros = {
   users: 0,
@@ -119,10 +134,10 @@ describe('Find Usage', () => {
     ]);
   });
 
-  it('reads a date without a time or offset as midnight UTC', async () => {
+  it('reads a date as the whole day, in UTC when the Zap has no time zone', async () => {
     admin()
       .get('/usage')
-      .query({ from: '2025-06-01T00:00:00Z', to: '2025-06-02T00:00:00Z', by: 'total' })
+      .query({ from: '2025-06-01T00:00:00Z', to: '2025-06-02T23:59:59Z', by: 'total' })
       .reply(200, []);
 
     await expect(
@@ -134,28 +149,24 @@ describe('Find Usage', () => {
     [
       'an empty From',
       { from: '' },
-      'From: is empty. Map or type a date and time such as "2025-06-01T00:00:00Z".',
+      'From: is empty. Type or map a date, such as "2025-06-01" or "yesterday", or a date and time.',
     ],
     [
       'an empty To',
       { to: null },
-      'To: is empty. Map or type a date and time such as "2025-06-01T00:00:00Z".',
+      'To: is empty. Type or map a date, such as "2025-06-01" or "yesterday", or a date and time.',
     ],
     [
       'a From that is not a date',
-      { from: 'last Tuesday' },
-      'From: "last Tuesday" is not a date and time such as "2025-06-01T09:00:00-05:00" or "2025-06-01".',
+      { from: 'asdf' },
+      `From: "asdf" is not a date or time this step can read. ${REFUSAL}`,
     ],
     [
       'a To that does not exist',
       { to: '2025-06-31' },
-      'To: "2025-06-31" is not a date and time such as "2025-06-01T09:00:00-05:00" or "2025-06-01".',
+      `To: "2025-06-31" is not a date or time this step can read. ${REFUSAL}`,
     ],
-    [
-      'a number',
-      { to: 1748736000 },
-      'To: number is not a date and time such as "2025-06-01T09:00:00-05:00" or "2025-06-01".',
-    ],
+    ['a number', { to: 12345 }, `To: "12345" is not a date or time this step can read. ${REFUSAL}`],
     [
       'a To before From',
       { from: JUNE.to, to: JUNE.from },
@@ -174,7 +185,7 @@ describe('Find Usage', () => {
     [
       'an unknown service',
       { service: 'maps' },
-      'Service: "maps" is not a service of the usage report; choose search or browser, or leave it empty.',
+      `Service: "maps" is not one of its choices: Search (search) or Browser (browser). Pick one, or map a field that holds a choice's name or value.`,
     ],
     [
       'an email without a domain',
@@ -220,8 +231,123 @@ describe('Find Usage', () => {
     const error = await failure(run(findUsage, dealaiAuth, JUNE));
 
     expect(messageOf(error)).toBe(
-      'Find Usage works only with an Administration API connection; this connection uses the Deal.ai White Label. Choose a connection of that kind for this step.',
+      'Find Usage works only with an Administration API connection; this connection uses the Deal.ai White Label, which offers Add User, Change Role and Remove User. Use one of those, remove this step, or choose an Administration API connection for it if you have one.',
     );
     expect(unmatched).toEqual([]);
+  });
+});
+
+describe('Find Usage, From and To as a person means them', () => {
+  // Wednesday 4 November 2026, 08:30 in Chicago (UTC-6 since daylight saving ended on 1 November).
+  const NOW = Date.parse('2026-11-04T14:30:00Z');
+  const CHICAGO = { timezone: 'America/Chicago' };
+
+  beforeEach(() => {
+    jest.spyOn(Date, 'now').mockReturnValue(NOW);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  /** Runs Find Usage with `input` delivered as `delivery`, and returns the period it sent. */
+  const sent = async (
+    delivery: Delivery,
+    input: Record<string, unknown>,
+    meta: Record<string, unknown> = CHICAGO,
+  ): Promise<{ from: string; to: string }> => {
+    let query: Record<string, unknown> = {};
+    admin()
+      .get('/usage')
+      .query((params) => {
+        query = params;
+        return true;
+      })
+      .reply(200, []);
+    const inputData = deliver(delivery, findUsage, input);
+    await appTester(performOf(findUsage), { authData: adminAuth, inputData, meta });
+    return { from: String(query.from), to: String(query.to) };
+  };
+
+  describe.each(DELIVERIES)('%s', (delivery) => {
+    it.each([
+      ['today to now, before 9 am', 'today', 'now', '2026-11-04T06:00:00Z', '2026-11-04T14:30:00Z'],
+      [
+        'a date, the day daylight saving ends (25 hours)',
+        '2026-11-01',
+        '2026-11-01',
+        '2026-11-01T05:00:00Z',
+        '2026-11-02T05:59:59Z',
+      ],
+      ['yesterday', 'yesterday', 'yesterday', '2026-11-03T06:00:00Z', '2026-11-04T05:59:59Z'],
+      ['last monday', 'last monday', 'Last Monday', '2026-11-02T06:00:00Z', '2026-11-03T05:59:59Z'],
+      [
+        '3 days ago to today',
+        '3 days ago',
+        'today',
+        '2026-11-01T05:00:00Z',
+        '2026-11-05T05:59:59Z',
+      ],
+      [
+        "a time without an offset, in the Zap's time zone",
+        '2026-11-03 14:30',
+        '2026-11-03T18:00:00',
+        '2026-11-03T20:30:00Z',
+        '2026-11-04T00:00:00Z',
+      ],
+      [
+        'a time with an offset, exactly',
+        '2026-11-03T14:30:00Z',
+        '2026-11-03T16:00:00+01:00',
+        '2026-11-03T14:30:00Z',
+        '2026-11-03T15:00:00Z',
+      ],
+      ['a Unix timestamp', '1793736000', 'now', '2026-11-03T20:00:00Z', '2026-11-04T14:30:00Z'],
+      [
+        'a written date',
+        'November 2, 2026',
+        '3 Nov 2026',
+        '2026-11-02T06:00:00Z',
+        '2026-11-04T05:59:59Z',
+      ],
+    ])('reads %s', async (_case, from, to, sentFrom, sentTo) => {
+      await expect(sent(delivery, { from, to })).resolves.toEqual({ from: sentFrom, to: sentTo });
+    });
+
+    it('names From and quotes it when it cannot be read, before any request', async () => {
+      const error = await failure(
+        appTester(performOf(findUsage), {
+          authData: adminAuth,
+          inputData: deliver(delivery, findUsage, { from: 'asdf', to: 'now' }),
+          meta: CHICAGO,
+        }),
+      );
+
+      expect(messageOf(error)).toBe(
+        `From: "asdf" is not a date or time this step can read. ${REFUSAL}`,
+      );
+      expect(unmatched).toEqual([]);
+    });
+  });
+
+  it('reads the days in UTC when the Zap has no time zone', async () => {
+    await expect(sent('as given', { from: 'today', to: 'now' }, {})).resolves.toEqual({
+      from: '2026-11-04T00:00:00Z',
+      to: '2026-11-04T14:30:00Z',
+    });
+  });
+
+  it('declares From and To as text, so that Zapier hands them over as typed', () => {
+    const input = { from: 'today', to: '2026-11-01' };
+
+    expect(convertAsZapier(findUsage.operation.inputFields ?? [], input)).toEqual(input);
+    // As datetime fields, the platform would have made them 09:00 (what this step avoids).
+    const asDatetime = [
+      { key: 'from', type: 'datetime' },
+      { key: 'to', type: 'datetime' },
+    ];
+    expect(convertAsZapier(asDatetime, { to: '2026-11-01' })).toEqual({
+      to: '2026-11-01T09:00:00+00:00',
+    });
   });
 });

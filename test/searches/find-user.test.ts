@@ -48,7 +48,7 @@ describe('Find User', () => {
     const error = await failure(run(findUser, dealaiAuth, { email: 'a@b.co' }));
 
     expect(messageOf(error)).toBe(
-      'Find User works only with an Administration API connection; this connection uses the Deal.ai White Label. Choose a connection of that kind for this step.',
+      'Find User works only with an Administration API connection; this connection uses the Deal.ai White Label, which offers Add User, Change Role and Remove User. Use one of those, remove this step, or choose an Administration API connection for it if you have one.',
     );
     expect(unmatched).toEqual([]);
   });

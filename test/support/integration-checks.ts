@@ -32,8 +32,16 @@ export interface CheckOptions {
   dynamicInputReasons?: Readonly<Record<string, string>>;
 }
 
-/** Why a create has no static input fields. None today: every create lists its fields. */
-export const DYNAMIC_INPUT_REASONS: Readonly<Record<string, string>> = {};
+/**
+ * Why a create computes some of its input fields. Each still lists Email (and its other fields
+ * that every connection shows) statically, so that Zap templates can fill them in.
+ */
+export const DYNAMIC_INPUT_REASONS: Readonly<Record<string, string>> = {
+  'creates.add_user':
+    "the profile fields (Deal.ai) and Starting Credits (Administration API) follow the connection's provider",
+  'creates.change_role': 'Role offers the roles listed on the connection as a dropdown',
+  'creates.remove_user': "the warning says what removing means on the connection's provider",
+};
 
 /**
  * What the integration is called: package.json's `name` ("whitelabel-users-zapier"), and that

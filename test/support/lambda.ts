@@ -11,7 +11,7 @@ import App from '../../index';
 type Handler = (event: Record<string, unknown>) => Promise<unknown>;
 
 /** zapier-platform-core's Lambda handler factory, which its typings leave out. */
-const createAppHandler = (app: object): Handler => {
+export const createAppHandler = (app: object): Handler => {
   const factory: unknown = Reflect.get(zapier, 'createAppHandler');
   if (typeof factory !== 'function') {
     throw new Error('zapier-platform-core has no createAppHandler');

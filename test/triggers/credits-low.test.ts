@@ -346,7 +346,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
     [
       'an unknown account choice',
       { threshold: '10', account: 'mine' },
-      'Account: must be "users" (every user) or "own" (your own account), not "mine".',
+      `Account: "mine" is not one of its choices: Every user's account (users) or Your own account (own). Pick one, or map a field that holds a choice's name or value.`,
     ],
   ])('halts on %s before any request', async (_case, input, message) => {
     const error = await failure(appTester(perform, { authData: adminAuth, inputData: input }));
@@ -362,8 +362,35 @@ describe('Credits Running Low, polled as Zapier polls', () => {
     );
 
     expect(messageOf(error)).toBe(
-      'Credits Running Low works only with an Administration API connection; this connection uses the Deal.ai White Label. Choose a connection of that kind for this step.',
+      'Credits Running Low works only with an Administration API connection; this connection uses the Deal.ai White Label, which offers Add User, Change Role and Remove User. Use one of those, remove this step, or choose an Administration API connection for it if you have one.',
     );
     expect(unmatched).toEqual([]);
+  });
+});
+
+describe('Credits Running Low, Account as a person types it', () => {
+  it.each([
+    ['Own', 'ownAccount'],
+    ['your own account', 'ownAccount'],
+    ['USERS', 'findUsers'],
+    ["Every user's account", 'findUsers'],
+  ])('reads %j as a choice', async (typed, route) => {
+    if (route === 'ownAccount') {
+      admin()
+        .get('/user')
+        .reply(200, [{ email: 'owner@example.com', credits: 5 }]);
+    } else {
+      admin()
+        .get('/users')
+        .reply(200, [{ email: 'jane@example.com', credits: 5 }]);
+    }
+
+    const items = await appTester(perform, {
+      authData: adminAuth,
+      inputData: { threshold: '10', account: typed },
+      meta: { isLoadingSample: true },
+    });
+
+    expect(items).toHaveLength(1);
   });
 });

@@ -211,7 +211,7 @@ describe('New User, polled as Zapier polls', () => {
     const error = await failure(appTester(perform, { authData: dealaiAuth, inputData: {} }));
 
     expect(messageOf(error)).toBe(
-      'New User works only with an Administration API connection; this connection uses the Deal.ai White Label. Choose a connection of that kind for this step.',
+      'New User works only with an Administration API connection; this connection uses the Deal.ai White Label, which offers Add User, Change Role and Remove User. Use one of those, remove this step, or choose an Administration API connection for it if you have one.',
     );
     expect(unmatched).toEqual([]);
   });
