@@ -243,10 +243,12 @@ const runDealai = async (app: ZipApp, sandbox: Sandbox): Promise<void> => {
     apiKey: SANDBOX_DEALAI_KEY_DEFAULT,
     baseUrl: sandbox.dealaiBaseUrl,
   });
+  // Two requests: the empty role change with the key, then with a key that cannot be valid, which
+  // the API must refuse (the Base URL check, docs/api.md).
   const tested = await run('authentication.test', {});
   check(
     'authentication.test',
-    isRecord(tested.value) && tested.value.provider === 'dealai' && tested.requests === 1,
+    isRecord(tested.value) && tested.value.provider === 'dealai' && tested.requests === 2,
     `${tested.error ?? tested.shown} after ${String(tested.requests)} request(s)`,
   );
   const refused = await run('authentication.test', {}, 'wrong-key');
