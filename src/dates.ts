@@ -111,18 +111,9 @@ export const instantOf = (zone: string, wall: Wall, ms = 0): number => {
 
 /** The first and the last second of the day `date` (a UTC midnight naming the day) in `zone`. */
 const dayEdge = (zone: string, date: number, edge: Edge): number => {
-  const day = new Date(date);
-  const wall = (at: Date): Wall => ({
-    year: at.getUTCFullYear(),
-    month: at.getUTCMonth() + 1,
-    day: at.getUTCDate(),
-    hour: 0,
-    minute: 0,
-    second: 0,
-  });
   return edge === 'start'
-    ? instantOf(zone, wall(day))
-    : instantOf(zone, wall(new Date(date + DAY_MS))) - 1000;
+    ? instantOf(zone, wallFrom(date))
+    : instantOf(zone, wallFrom(date + DAY_MS)) - 1000;
 };
 
 /** Today in `zone`, as the UTC midnight that names the day. */

@@ -221,61 +221,6 @@ export const readFlag = (z: ZObject, value: unknown, label: string): boolean => 
   );
 };
 
-const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-
-/** Epoch milliseconds of an ISO 8601 date or date-time (UTC without an offset); else undefined. */
-const parseIsoTime = (text: string): number | undefined => {
-  const match = ISO_DATE_TIME.exec(text);
-  if (match === null) {
-    return undefined;
-  }
-  const [, year = '', month = '', day = '', hour = '0', minute = '0', second = '0'] = match;
-  const [y, mo, d, h, mi, s] = [year, month, day, hour, minute, second].map(Number);
-  const ms = Number(`0.${match[7] ?? '0'}`) * 1000;
-  const utc = Date.UTC(y ?? 0, (mo ?? 1) - 1, d, h, mi, s, ms);
-  const date = new Date(utc);
-  // Date.UTC rolls February 30 over to March 2; a real date reads back the same.
-  const real =
-    date.getUTCFullYear() === y &&
-    date.getUTCMonth() + 1 === mo &&
-    date.getUTCDate() === d &&
-    date.getUTCHours() === h &&
-    date.getUTCMinutes() === mi &&
-    date.getUTCSeconds() === s;
-  return real ? utc - offsetMinutes(match[8]) * 60_000 : undefined;
-};
-
-/**
- * A point in time from an ISO 8601 date or date-time: what Zapier makes of a `datetime` field
- * ("2025-06-01T09:00:00-05:00", whatever the user typed or mapped). Without an offset the time is
- * UTC. `undefined` when empty; anything else is refused (invalid()), naming the field.
- */
-export const readDateTime = (z: ZObject, value: unknown, label: string): Date | undefined => {
-  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
-    return undefined;
-  }
-  const epoch = typeof value === 'string' ? parseIsoTime(value.trim()) : undefined;
-  if (epoch === undefined) {
-    const shown = typeof value === 'string' ? show(value) : typeof value;
-    throw invalid(
-      z,
-      label,
-      `${shown} is not a date and time such as "2025-06-01T09:00:00-05:00" or "2025-06-01".`,
-    );
-  }
-  return new Date(epoch);
-};
-
-const offsetMinutes = (zone: string | undefined): number => {
-  if (zone === undefined || zone.toUpperCase() === 'Z') {
-    return 0;
-  }
-  const digits = zone.slice(1).replace(':', '');
-  const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0');
-  return zone.startsWith('-') ? -minutes : minutes;
-};
-
 /** A date-time as the APIs and Zapier write it: ISO 8601 in UTC, without zero milliseconds. */
 export const isoTime = (date: Date): string => date.toISOString().replace('.000Z', 'Z');
 
