@@ -139,6 +139,19 @@ describe('as Zapier Lambda runs the app (http patch on, logs streamed)', () => {
     }
   });
 
+  it('does not copy the list of accounts into the log: GET /users is read as a stream', async () => {
+    const perStep = await runSteps(App);
+
+    const polls = perStep
+      .filter((step) => step.method.startsWith('triggers.'))
+      .flatMap((step) => step.lines);
+    expect(polls).toHaveLength(2);
+    for (const line of polls) {
+      expect(line.message).toBe(`200 GET ${ADMIN_ORIGIN}/users`);
+      expect(line.data.response_content).toBe('<probably streaming data>');
+    }
+  });
+
   it('would count the doubling: with the patch on, every request is logged twice', async () => {
     const restore = keepHttpModules();
     try {

@@ -150,7 +150,7 @@ describe('stepCreditsLow (the memory between polls)', () => {
     const step = stepCreditsLow(fresh, [jane(5), { email: 'sam@example.com', credits: 1 }], 10, T0);
     const stored = packCreditsLow(step.memory);
 
-    expect(stored).toMatchObject({ v: 1, last: T0 });
+    expect(stored).toMatchObject({ v: 2, last: T0 });
     expect(Object.keys(stored.below)).toEqual([`${String(T0)}.1`]);
     expect(stored.below[`${String(T0)}.1`]).toMatch(/^[\w-]{16}$/);
     expect(JSON.stringify(stored)).not.toContain('example.com');
@@ -160,10 +160,11 @@ describe('stepCreditsLow (the memory between polls)', () => {
   it.each([
     ['nothing', null],
     ['a list', []],
-    ['another version', { v: 2, last: 0, below: {} }],
-    ['no time', { v: 1, below: {} }],
-    ['a bad group', { v: 1, last: 0, below: { '1.0': 'short' } }],
-    ['a bad state', { v: 1, last: 0, below: { soon: 'AAAAAAAA' } }],
+    ["the previous release's version (SHA-256 fingerprints)", { v: 1, last: 0, below: {} }],
+    ['no time', { v: 2, pieces: 0, below: {} }],
+    ['a bad group', { v: 2, pieces: 0, last: 0, below: { '1.0': 'short' } }],
+    ['a bad state', { v: 2, pieces: 0, last: 0, below: { soon: 'AAAAAAAA' } }],
+    ['a count of polls past 3', { v: 2, pieces: 0, last: 0, below: { '1.4': 'AAAAAAAA' } }],
   ])('reads %s as no memory', (_case, stored) => {
     expect(unpackCreditsLow(stored)).toBeUndefined();
   });

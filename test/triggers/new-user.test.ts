@@ -109,10 +109,11 @@ describe('stepNewUser (the memory between polls)', () => {
 
   it.each([
     ['nothing', undefined],
-    ['another version', { v: 2, accounts: {} }],
-    ['a bad group', { v: 1, accounts: { 3: 'AAAA' } }],
-    ['a bad state', { v: 1, accounts: { 9: 'AAAAAAAA' } }],
-    ['a state that is not a number', { v: 1, accounts: { x: 'AAAAAAAA' } }],
+    ["the previous release's version (SHA-256 fingerprints)", { v: 1, accounts: {} }],
+    ['a split memory (read by tableMemory)', { v: 2, pieces: 3, accounts: {} }],
+    ['a bad group', { v: 2, pieces: 0, accounts: { 3: 'AAAA' } }],
+    ['a bad state', { v: 2, pieces: 0, accounts: { 9: 'AAAAAAAA' } }],
+    ['a state that is not a number', { v: 2, pieces: 0, accounts: { x: 'AAAAAAAA' } }],
   ])('reads %s as no memory', (_case, stored) => {
     expect(unpackNewUser(stored)).toBeUndefined();
   });
@@ -214,5 +215,74 @@ describe('New User, polled as Zapier polls', () => {
       'New User works only with an Administration API connection; this connection uses the Deal.ai White Label. Choose a connection of that kind for this step.',
     );
     expect(unmatched).toEqual([]);
+  });
+});
+
+describe('New User reads GET /users as a stream', () => {
+  const poll = () =>
+    appTester(perform, { authData: adminAuth, inputData: {}, meta: { isPopulatingDedupe: true } });
+
+  it('reports the API’s own words for a failed answer, as a buffered read would', async () => {
+    admin().get('/users').reply(500, { message: 'Database unavailable' });
+
+    const error = await failure(poll());
+
+    expect(messageOf(error)).toBe(
+      'Administration API failed on its side (HTTP 500): Database unavailable. Try again later.',
+    );
+  });
+
+  it('asks Zapier to wait as long as a 429 says', async () => {
+    admin().get('/users').reply(429, 'Slow down', { 'Retry-After': '30' });
+
+    const error = await failure(poll());
+
+    expect(error.name).toBe('ThrottledError');
+    expect(messageOf(error)).toBe(
+      'Administration API is limiting the request rate (HTTP 429): Slow down. Zapier will retry in 30 seconds.',
+    );
+  });
+
+  it('refuses a web page', async () => {
+    admin()
+      .get('/users')
+      .reply(200, '<html><title>Hi</title></html>', { 'Content-Type': 'text/html' });
+
+    const error = await failure(poll());
+
+    expect(messageOf(error)).toBe(
+      "Administration API answered with a web page instead of the API (HTTP 200). Check the connection's Base URL.",
+    );
+  });
+
+  it.each([
+    ['cut short', '[{"email":"a@b.co","credits":1},{"email":'],
+    ['not JSON', '[{"email":"a@b.co","credits":1} oops'],
+    ['not a list', '{"users":[]}'],
+    ['empty', ''],
+    ['two lists', '[][]'],
+    ['a list with an account missing its credits', '[{"email":"a@b.co"}]'],
+  ])('reports an answer that is %s', async (_case, body) => {
+    admin().get('/users').reply(200, body, { 'Content-Type': 'application/json' });
+
+    const error = await failure(poll());
+
+    expect(messageOf(error)).toBe(
+      "The Administration API answered without a list of accounts (email and credits), which its documentation promises. Check the connection's Base URL.",
+    );
+    expect(cache()).toEqual({});
+  });
+
+  it('reads a long list in chunks, and remembers every account of it', async () => {
+    const many = Array.from({ length: 30_000 }, (_, index) => user(`user${String(index)}`));
+    admin().get('/users').reply(200, many);
+
+    expect(await poll()).toEqual([]);
+    admin()
+      .get('/users')
+      .reply(200, [...many, user('late')]);
+    expect(await appTester(perform, { authData: adminAuth, inputData: {}, meta: {} })).toEqual([
+      { id: 'late@example.com', email: 'late@example.com', credits: 0 },
+    ]);
   });
 });
