@@ -1,3 +1,4 @@
+import { fingerprint } from '../../src/memory';
 import type { Account } from '../../src/records';
 import {
   newUser,
@@ -18,7 +19,7 @@ import {
   unmatched,
 } from '../helpers';
 import { dropCacheWrites } from '../support/cache-faults';
-import { testerCache, zapOf } from '../support/zap';
+import { dropTesterKey, testerCache, zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
 
 // The typings give a trigger's operation as polling or hook; this one polls.
@@ -284,5 +285,39 @@ describe('New User reads GET /users as a stream', () => {
     expect(await appTester(perform, { authData: adminAuth, inputData: {}, meta: {} })).toEqual([
       { id: 'late@example.com', email: 'late@example.com', credits: 0 },
     ]);
+  });
+});
+
+describe('New User with its memory in pieces (a large site)', () => {
+  // 8,000 accounts pack to 64 KB: past one value, so two pieces by fingerprint range.
+  const SITE = Array.from({ length: 8_000 }, (_, index) => user(`member${String(index)}`));
+  const pieceOf = (account: Account) => Math.floor((fingerprint(account.email) * 2) / 2 ** 48);
+  /** New accounts, the first `count` whose fingerprint falls in piece `piece`. */
+  const newcomers = (piece: number, count: number) =>
+    Array.from({ length: 100 }, (_, index) => user(`newcomer${String(index)}`))
+      .filter((account) => pieceOf(account) === piece)
+      .slice(0, count);
+
+  it('loses one piece alone: only accounts new in its range are missed, nothing fires twice', async () => {
+    const accounts = [...SITE];
+    const zap = zapOf(pollOf(() => accounts));
+    await zap.turnOn();
+    const pieces = Object.keys(cache()).filter((key) => key.includes(':accounts%3A2.'));
+    expect(pieces).toHaveLength(2);
+    const [lostOne, keptOne] = [newcomers(0, 1), newcomers(1, 1)];
+    accounts.push(...lostOne, ...keptOne);
+
+    dropTesterKey(appTester, pieces[0] ?? '');
+    const fired = await zap.poll();
+
+    // The lost range starts afresh, as a lost memory does: its newcomer is missed, and none of
+    // the 4,000 or so accounts known there fires.
+    expect(fired.map((item) => item.id)).toEqual(keptOne.map((account) => account.email));
+    for (let poll = 0; poll < REPEATS + 1; poll += 1) {
+      expect(await zap.poll()).toEqual([]);
+    }
+    const later = newcomers(0, 2).slice(1);
+    accounts.push(...later);
+    expect((await zap.poll()).map((item) => item.id)).toEqual(later.map((a) => a.email));
   });
 });
