@@ -5,6 +5,8 @@
  *
  * Usage: node dist/bench/bare-parse.js <url> <bearer token>
  */
+import { peakRssKb } from '../scripts/harness';
+
 const main = async (): Promise<void> => {
   const [url, token] = process.argv.slice(2);
   if (url === undefined || token === undefined) {
@@ -18,7 +20,7 @@ const main = async (): Promise<void> => {
   process.stdout.write(
     `${JSON.stringify({
       cpuMs: (user + system) / 1000,
-      maxRssKb: process.resourceUsage().maxRSS,
+      maxRssKb: peakRssKb(),
       bytes: Buffer.byteLength(text),
       length: Array.isArray(data) ? data.length : -1,
     })}\n`,

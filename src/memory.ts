@@ -278,7 +278,7 @@ export const unpackGroups = <T>(
   if (typeof groups !== 'object' || groups === null || Array.isArray(groups)) {
     return undefined;
   }
-  const builder = new PrintTableBuilder(codec);
+  const decoded: { code: number; prints: Float64Array }[] = [];
   for (const [label, prints] of Object.entries(groups)) {
     const code = removals && label === GONE ? GONE_CODE : codec.parse(label);
     if (
@@ -290,8 +290,24 @@ export const unpackGroups = <T>(
       return undefined;
     }
     const buffer = Buffer.from(prints, 'base64url');
-    for (let at = 0; at < buffer.length; at += PRINT_BYTES) {
-      builder.set(buffer.readUIntBE(at, PRINT_BYTES), code);
+    const values = new Float64Array(buffer.length / PRINT_BYTES);
+    for (let at = 0; at < values.length; at += 1) {
+      values[at] = buffer.readUIntBE(at * PRINT_BYTES, PRINT_BYTES);
+    }
+    decoded.push({ code, prints: values });
+  }
+  const only = decoded.length === 1 ? decoded[0] : undefined;
+  // One group, as packGroups writes it (ascending): the table as it is, without sorting.
+  if (
+    only !== undefined &&
+    only.prints.every((print, at) => at === 0 || print > (only.prints[at - 1] ?? 0))
+  ) {
+    return new PrintTable(only.prints, new Float64Array(only.prints.length).fill(only.code), codec);
+  }
+  const builder = new PrintTableBuilder(codec);
+  for (const { code, prints } of decoded) {
+    for (const print of prints) {
+      builder.set(print, code);
     }
   }
   return builder.build();
@@ -538,8 +554,8 @@ export const tableMemory = <T>(
       Array.from({ length: pieces }, (_, index) => index),
       async (index) => readSlot(cache, pieceName(pieces, index)),
     );
-    const builder = new PrintTableBuilder(codec);
     const lost: LostRange[] = [];
+    const tables: PrintTable<T>[] = [];
     slots.forEach((piece, index) => {
       const table = piece === undefined ? undefined : unpackGroups(piece.value, codec);
       const [from, to] = pieceRange(index, pieces);
@@ -548,11 +564,19 @@ export const tableMemory = <T>(
         slots[index] = undefined;
         return;
       }
-      table.prints.forEach((print, at) => {
-        builder.set(print, table.codes[at] ?? 0);
-      });
+      tables.push(table);
     });
-    const base = builder.build(lost);
+    // Each piece is sorted and holds its own range, in order: together they are sorted.
+    const size = tables.reduce((sum, table) => sum + table.size, 0);
+    const prints = new Float64Array(size);
+    const codes = new Float64Array(size);
+    let filled = 0;
+    for (const table of tables) {
+      prints.set(table.prints, filled);
+      codes.set(table.codes, filled);
+      filled += table.size;
+    }
+    const base = new PrintTable(prints, codes, codec, lost);
     return { head, table: applyOverlay(base, own), stored: { slot, pieces: slots, base } };
   };
 
