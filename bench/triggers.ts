@@ -14,9 +14,10 @@
  *   that finds nothing new: at most 64 KB);
  * - wall time (Zapier stops a step after 30 s) and what the poll returns (6 MB at most).
  *
- * `node dist/bench/triggers.js [--accounts 50000,1000000]` runs only this part (building the zip
- * when it is stale) and writes bench/results/polls-<N>.json for each N; `npm run bench` runs it at
- * 50,000 among the rest.
+ * `npm run bench:polls -- [--accounts 50000,1000000] [--zip <file>]` runs only this part (building
+ * the zip when it is stale) and writes bench/results/polls-<N>.json for each N; `--zip` measures
+ * another build instead (an earlier release, to compare; polls-<N>-<its folder>.json).
+ * `npm run bench` runs it at 50,000 among the rest.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -84,6 +85,8 @@ export interface PollFigure {
   httpLogLines: number;
   logLinesPerRequest: number;
   budgets: { line: string; verdict: Verdict }[];
+  /** The poll's error, when it failed. */
+  error?: string;
   verdict: Verdict;
 }
 
@@ -242,7 +245,14 @@ const pollOnce = async (
       logUrl: sandbox.zapier.logUrl,
     };
     const started = performance.now();
-    const result = await app.execute(`triggers.${scenario.trigger}.operation.perform`, bundle, rpc);
+    // A failed poll is a figure too (an older build at a size it cannot take): its error is kept.
+    let error: string | undefined;
+    const result = await app
+      .execute(`triggers.${scenario.trigger}.operation.perform`, bundle, rpc)
+      .catch((failure: unknown) => {
+        error = (failure instanceof Error ? failure.message : String(failure)).split('\n')[0];
+        return undefined;
+      });
     const wallMs = performance.now() - started;
     const polled = app.lastAnswer();
     // The log stream ends with the invocation; its last request may still be arriving.
@@ -252,7 +262,7 @@ const pollOnce = async (
     const requests = sandbox.requestCount() - requestsBefore;
     const httpLogLines = sandbox.zapier.httpLogLines() - logsBefore;
     const writes = sandbox.zapier.cacheWrites();
-    const returnedBytes = Buffer.byteLength(JSON.stringify(result));
+    const returnedBytes = result === undefined ? 0 : Buffer.byteLength(JSON.stringify(result));
     const cpuMs = Math.round(polled.cpuMs - loaded.cpuMs);
     const cpuRatio = scenario.list ? Math.round((cpuMs / bareCpuMs) * 100) / 100 : null;
     const peakRssMb = mb(polled.maxRssKb);
@@ -319,6 +329,7 @@ const pollOnce = async (
       httpLogLines,
       logLinesPerRequest,
       budgets,
+      ...(error === undefined ? {} : { error }),
       verdict: judge(budgets.every((budget) => budget.verdict === 'PASS')),
     };
   } finally {
@@ -417,30 +428,32 @@ const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 if (require.main === module) {
   const main = async (): Promise<void> => {
     const at = process.argv.indexOf('--accounts');
+    // --zip <file>: measure another build (an earlier release, to compare), named in the results.
+    const zipAt = process.argv.indexOf('--zip');
+    const zip = zipAt >= 0 ? path.resolve(process.argv[zipAt + 1] ?? '') : BUILD_ZIP;
     const sizes = (at >= 0 ? (process.argv[at + 1] ?? '') : String(ACCOUNTS))
       .split(',')
       .map((part) => Number(part.replace(/_/g, '')));
     if (sizes.some((size) => !Number.isSafeInteger(size) || size < 200)) {
       throw new Error('--accounts takes whole numbers of 200 or more, separated by commas');
     }
-    if (!zipIsFresh()) {
+    if (zipAt < 0 && !zipIsFresh()) {
       buildProjectZip(true);
     }
     const dir = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'whitelabel-polls-'));
     let failed = false;
     try {
-      unpackZip(await readZip(BUILD_ZIP), dir);
+      unpackZip(await readZip(zip), dir);
       fs.mkdirSync(RESULTS_DIR, { recursive: true });
       for (const accounts of sizes) {
         const run = await triggerPolls(dir, accounts);
         printRun(run, (line) => {
           console.log(line);
         });
-        const file = path.join(RESULTS_DIR, `polls-${String(accounts)}.json`);
-        fs.writeFileSync(
-          file,
-          `${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...run }, null, 2)}\n`,
-        );
+        const label = zipAt < 0 ? '' : `-${path.basename(path.dirname(zip))}`;
+        const file = path.join(RESULTS_DIR, `polls-${String(accounts)}${label}.json`);
+        const meta = { date: new Date().toISOString(), node: process.version, zip };
+        fs.writeFileSync(file, `${JSON.stringify({ ...meta, ...run }, null, 2)}\n`);
         console.log(`  figures in ${path.relative(ROOT, file)}`);
         failed ||= run.polls.some((poll) => poll.verdict !== 'PASS');
       }

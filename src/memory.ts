@@ -118,11 +118,22 @@ const EMPTY = -1;
  * listed twice, and becomes the sorted PrintTable the poll leaves behind.
  */
 export class PrintTableBuilder<T> {
-  private keys = new Float64Array(1024).fill(EMPTY);
-  private values = new Float64Array(1024);
+  private keys: Float64Array;
+  private values: Float64Array;
   private count = 0;
 
-  constructor(readonly codec: Codec<T>) {}
+  /** `expected`: about how many entries it will hold, so that it need not grow on the way. */
+  constructor(
+    readonly codec: Codec<T>,
+    expected = 0,
+  ) {
+    let capacity = 1024;
+    while (capacity < expected * 2) {
+      capacity *= 2;
+    }
+    this.keys = new Float64Array(capacity).fill(EMPTY);
+    this.values = new Float64Array(capacity);
+  }
 
   get size(): number {
     return this.count;
@@ -315,6 +326,9 @@ export const unpackGroups = <T>(
 
 /** `base` with `overlay`'s entries put over it: a code replaces, a removal ("x") deletes. */
 const applyOverlay = <T>(base: PrintTable<T>, overlay: PrintTable<T>): PrintTable<T> => {
+  if (overlay.size === 0) {
+    return base;
+  }
   const prints = new Float64Array(base.size + overlay.size);
   const codes = new Float64Array(base.size + overlay.size);
   let count = 0;
@@ -339,7 +353,7 @@ const applyOverlay = <T>(base: PrintTable<T>, overlay: PrintTable<T>): PrintTabl
       b += 1;
     }
   }
-  return new PrintTable(prints.slice(0, count), codes.slice(0, count), base.codec, base.lost);
+  return new PrintTable(prints.subarray(0, count), codes.subarray(0, count), base.codec, base.lost);
 };
 
 /** What `next` changed against `base`: new and changed codes, and removals ("x"). */
@@ -436,6 +450,15 @@ const readSlot = async (cache: Cache, name: string): Promise<Slot | undefined> =
   return typeof at === 'number' ? { at, value, text: JSON.stringify(value) } : undefined;
 };
 
+/** What is kept of a piece once read: when it was written, and a digest of its text. */
+interface PieceSlot {
+  at: number;
+  digest: number;
+}
+
+/** A digest of a piece's text, to tell whether a rewrite would change it (cyrb53 as above). */
+const digestOf = (text: string): number => fingerprint(text);
+
 /** The first index of `table` at or above fingerprint `bound`. */
 const lowerBound = (prints: Float64Array, bound: number): number => {
   let low = 0;
@@ -464,7 +487,7 @@ export interface LoadedTable<T> {
   /** The memory: pieces and overlay together, with the ranges of lost pieces. */
   table: PrintTable<T>;
   /** @internal what tableMemory compares against */
-  stored: { slot: Slot; pieces: (Slot | undefined)[]; base?: PrintTable<T> };
+  stored: { slot: Slot; pieces: (PieceSlot | undefined)[]; base?: PrintTable<T> };
 }
 
 export interface SaveReport {
@@ -556,15 +579,20 @@ export const tableMemory = <T>(
     );
     const lost: LostRange[] = [];
     const tables: PrintTable<T>[] = [];
-    slots.forEach((piece, index) => {
+    // Only the write time and a digest of each piece are kept, not its text.
+    const kept = slots.map((piece, index): PieceSlot | undefined => {
       const table = piece === undefined ? undefined : unpackGroups(piece.value, codec);
       const [from, to] = pieceRange(index, pieces);
-      if (table === undefined || table.prints.some((print) => print < from || print >= to)) {
+      if (
+        piece === undefined ||
+        table === undefined ||
+        table.prints.some((print) => print < from || print >= to)
+      ) {
         lost.push([from, to]);
-        slots[index] = undefined;
-        return;
+        return undefined;
       }
       tables.push(table);
+      return { at: piece.at, digest: digestOf(piece.text) };
     });
     // Each piece is sorted and holds its own range, in order: together they are sorted.
     const size = tables.reduce((sum, table) => sum + table.size, 0);
@@ -577,7 +605,7 @@ export const tableMemory = <T>(
       filled += table.size;
     }
     const base = new PrintTable(prints, codes, codec, lost);
-    return { head, table: applyOverlay(base, own), stored: { slot, pieces: slots, base } };
+    return { head, table: applyOverlay(base, own), stored: { slot, pieces: kept, base } };
   };
 
   const save = async (
@@ -633,7 +661,7 @@ export const tableMemory = <T>(
           split();
           return;
         }
-        if (stored?.pieces[index]?.text !== text) {
+        if (stored?.pieces[index]?.digest !== digestOf(text)) {
           rewritten.push({ name: pieceName(count, index), value: groups });
         }
       }

@@ -157,7 +157,7 @@ export const creditsLowPoll = (
   // Accounts first seen below in this poll share its time; a later episode gets a later one.
   const since = Math.max(now, (previous?.last ?? 0) + 1);
   let last = previous?.last ?? 0;
-  const below = new PrintTableBuilder(BELOW);
+  const below = new PrintTableBuilder(BELOW, previous?.below.size ?? 0);
   const due = new TopK(MAX_ITEMS, dueFirst);
   return {
     add: (account: Account): void => {

@@ -3,6 +3,7 @@ import type { Bundle, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
 import {
+  PrintTable,
   PrintTableBuilder,
   TopK,
   fingerprint,
@@ -13,7 +14,7 @@ import {
   tableMemory,
   unpackGroups,
 } from '../memory';
-import type { Codec, Groups, PrintLookup, PrintTable } from '../memory';
+import type { Codec, Groups, PrintLookup } from '../memory';
 import { eachAccount } from '../records';
 import type { Account } from '../records';
 
@@ -90,8 +91,12 @@ const dueFirst = (a: Due, b: Due) => a.shown - b.shown || b.position - a.positio
  * undefined starts afresh: every account listed then is known, and none is returned; so does a
  * part of `previous` that was lost. Memory: the table of fingerprints and MAX_ITEMS candidates.
  */
+const sizeOf = (previous: PrintLookup<number> | undefined): number =>
+  previous instanceof PrintTable ? previous.size : 0;
+
 export const newUserPoll = (previous: PrintLookup<number> | undefined) => {
-  const memory = new PrintTableBuilder(SHOWN);
+  // As many as last time, or so: the table need not grow on the way.
+  const memory = new PrintTableBuilder(SHOWN, sizeOf(previous));
   const due = new TopK(MAX_ITEMS, dueFirst);
   let position = 0;
   return {
