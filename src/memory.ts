@@ -26,8 +26,8 @@ const LOW = 2 ** 32;
 /**
  * A 48-bit fingerprint of the normalized email: cyrb53 (a public-domain multiply-xorshift hash of
  * two 32-bit lanes, by bryc), cut to 48 bits. It is not cryptographic, and need not be: nothing
- * trusts it against an adversary, and it is about 10 times cheaper than SHA-256 through
- * node:crypto at 1,000,000 emails. Treated as uniform, the chance that a new account shares the
+ * trusts it against an adversary, and it is the cheapest we found (167 ms for 1,000,000 emails,
+ * normalization included, against 276 ms for SHA-256 through node:crypto). Treated as uniform, the chance that a new account shares the
  * fingerprint of one of 10,000,000 others (and so never fires) is 10^7 / 2^48, about 1 in 28
  * million per new account.
  */
