@@ -4,7 +4,6 @@ import type { Bundle, ZObject } from 'zapier-platform-core';
 import { openApi } from '../client';
 import {
   PrintTable,
-  PrintTableBuilder,
   TopK,
   fingerprint,
   metaFlag,
@@ -39,6 +38,8 @@ export interface NewUser {
 export type NewUserMemory = PrintTable<number>;
 
 const DONE = REPEATS;
+/** Times shown, 0 to DONE, fit in two bits beside a fingerprint (48 + 2 bits, exact in a double). */
+const STATES = 4;
 
 const SHOWN: Codec<number> = {
   encode: (shown) => shown,
@@ -95,33 +96,59 @@ const sizeOf = (previous: PrintLookup<number> | undefined): number =>
   previous instanceof PrintTable ? previous.size : 0;
 
 export const newUserPoll = (previous: PrintLookup<number> | undefined) => {
-  // As many as last time, or so: the table need not grow on the way.
-  const memory = new PrintTableBuilder(SHOWN, sizeOf(previous));
+  // Every account as fingerprint × 4 + times shown, in the order listed, sorted once at the end:
+  // 8 bytes an account, and no table to look each one up in (an account listed twice gives the
+  // same number twice). As many as last time, or so, so that it need not grow on the way.
+  let entries = new Float64Array(Math.max(1024, sizeOf(previous) + 1024));
+  let count = 0;
   const due = new TopK(MAX_ITEMS, dueFirst);
+  // An account listed twice is due once, at its first place (as if the second were not there).
+  const dueSeen = new Set<number>();
   let position = 0;
   return {
     add: (account: Account): void => {
       const print = fingerprint(account.email);
       position += 1;
-      if (memory.has(print)) {
-        return;
-      }
       const shown =
         previous === undefined || previous.isLost?.(print) === true
           ? DONE
           : (previous.get(print) ?? 0);
-      memory.set(print, shown);
-      if (shown < DONE) {
+      if (count === entries.length) {
+        const grown = new Float64Array(entries.length * 2);
+        grown.set(entries);
+        entries = grown;
+      }
+      entries[count] = print * STATES + shown;
+      count += 1;
+      if (shown < DONE && !dueSeen.has(print)) {
+        dueSeen.add(print);
         due.add({ print, position, account, shown });
       }
     },
     finish: (): NewUserStep => {
+      const sorted = entries.subarray(0, count).sort();
+      let unique = 0;
+      for (let at = 0; at < count; at += 1) {
+        if (unique === 0 || sorted[at] !== sorted[unique - 1]) {
+          sorted[unique] = sorted[at] ?? 0;
+          unique += 1;
+        }
+      }
+      const prints = new Float64Array(unique);
+      const codes = new Float64Array(unique);
+      for (let at = 0; at < unique; at += 1) {
+        const entry = sorted[at] ?? 0;
+        const shown = entry % STATES;
+        prints[at] = (entry - shown) / STATES;
+        codes[at] = shown;
+      }
+      const memory = new PrintTable(prints, codes, SHOWN);
       const returned = due.take().sort((a, b) => b.position - a.position);
       for (const { print, shown } of returned) {
-        memory.set(print, shown + 1);
+        codes[memory.indexOf(print)] = shown + 1;
       }
       return {
-        memory: memory.build(),
+        memory,
         items: returned.map(({ account }) => {
           const email = normalizeEmail(account.email);
           return { id: email, email, credits: account.credits };
