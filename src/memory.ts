@@ -419,6 +419,8 @@ export const PIECE_MAX_CHARS = 64 * 1024;
 export const OVERLAY_MAX = 2_000;
 /** A piece unchanged for this long is written again, one piece per poll at most. */
 export const PIECE_REFRESH_MS = 24 * 3600 * 1000;
+/** More pieces than this is not a memory we wrote (10,000,000 accounts take about 2,500). */
+const MAX_PIECES = 65_536;
 /** Cache calls in flight at once. */
 const PARALLEL = 8;
 
@@ -557,7 +559,8 @@ export const tableMemory = <T>(
       propertyOf(value, 'v') !== 2 ||
       typeof pieces !== 'number' ||
       !Number.isSafeInteger(pieces) ||
-      pieces < 0
+      pieces < 0 ||
+      pieces > MAX_PIECES
     ) {
       return undefined;
     }
@@ -645,8 +648,20 @@ export const tableMemory = <T>(
       }
       put(name, headOf(next, {}));
     };
-    /** Rewrites the pieces that changed (or were lost), or splits anew when one grew too big. */
+    /**
+     * Rewrites the pieces that changed (or were lost); splits anew when one grew too big or the
+     * table shrank to a quarter of what its pieces were cut for, and goes back to one value when
+     * it fits in one.
+     */
     const compact = (): void => {
+      if (estimate <= INLINE_CHARS) {
+        put(name, headOf(0, packGroups(table, codec)));
+        return;
+      }
+      if (Math.ceil(estimate / PIECE_TARGET_CHARS) * 4 < count) {
+        split();
+        return;
+      }
       const rewritten: { name: string; value: Json }[] = [];
       for (let index = 0; index < count; index += 1) {
         const [from, to] = pieceRange(index, count);

@@ -291,6 +291,29 @@ describe('tableMemory', () => {
       expect((await load())?.table).toEqual(shrunk);
     });
 
+    it('goes back to one value when the table shrinks to fit, and splits anew when it grows', async () => {
+      await poll(tableOf(SIZE));
+      const small = tableOf(100);
+      await poll(small);
+
+      expect(stored()[keyOf('n')]).toMatchObject({ value: { pieces: 0 } });
+      expect((await load())?.table).toEqual(small);
+      const big = tableOf(SIZE * 2);
+      await poll(big);
+      expect(stored()[keyOf('n')]).toMatchObject({ value: { pieces: 10, accounts: {} } });
+      expect((await load())?.table).toEqual(big);
+    });
+
+    it('reads a head naming an absurd number of pieces as no memory', async () => {
+      Reflect.set(
+        testerStore(),
+        keyOf('n'),
+        JSON.stringify({ at: T0, value: { v: 2, pieces: 10 ** 9, accounts: {} } }),
+      );
+
+      await expect(load()).resolves.toBeUndefined();
+    });
+
     it('refreshes one piece a day while nothing changes, within 64 KB a poll', async () => {
       const table = tableOf(SIZE);
       await poll(table);
