@@ -85,7 +85,7 @@ export class PrintTable<T> implements PrintLookup<T> {
     let high = this.prints.length - 1;
     while (low <= high) {
       const middle = (low + high) >>> 1;
-      const value = this.prints[middle] ?? 0;
+      const value = Number(this.prints[middle]);
       if (value < print) {
         low = middle + 1;
       } else if (value > print) {
@@ -99,7 +99,7 @@ export class PrintTable<T> implements PrintLookup<T> {
 
   get(print: number): T | undefined {
     const at = this.indexOf(print);
-    return at < 0 ? undefined : this.codec.decode(this.codes[at] ?? 0);
+    return at < 0 ? undefined : this.codec.decode(Number(this.codes[at]));
   }
 
   isLost(print: number): boolean {
@@ -171,11 +171,11 @@ export class PrintTableBuilder<T> {
     this.keys = new Float64Array(keys.length * 2).fill(EMPTY);
     this.values = new Float64Array(keys.length * 2);
     for (let at = 0; at < keys.length; at += 1) {
-      const key = keys[at] ?? EMPTY;
+      const key = Number(keys[at]);
       if (key !== EMPTY) {
         const slot = this.slot(key);
         this.keys[slot] = key;
-        this.values[slot] = values[at] ?? 0;
+        this.values[slot] = Number(values[at]);
       }
     }
   }
@@ -192,7 +192,7 @@ export class PrintTableBuilder<T> {
     prints.sort();
     const codes = new Float64Array(this.count);
     prints.forEach((print, at) => {
-      codes[at] = this.values[this.slot(print)] ?? 0;
+      codes[at] = Number(this.values[this.slot(print)]);
     });
     return new PrintTable(prints, codes, this.codec, lost);
   }
@@ -251,7 +251,7 @@ export const packGroups = <T>(
 ): Groups => {
   const counts = new Map<number, number>();
   for (let at = from; at < to; at += 1) {
-    const code = table.codes[at] ?? 0;
+    const code = Number(table.codes[at]);
     counts.set(code, (counts.get(code) ?? 0) + 1);
   }
   const bytes = new Map<number, { buffer: Buffer; filled: number }>();
@@ -259,8 +259,8 @@ export const packGroups = <T>(
     bytes.set(code, { buffer: Buffer.alloc(count * PRINT_BYTES), filled: 0 });
   }
   for (let at = from; at < to; at += 1) {
-    const group = bytes.get(table.codes[at] ?? 0);
-    const print = table.prints[at] ?? 0;
+    const group = bytes.get(Number(table.codes[at]));
+    const print = Number(table.prints[at]);
     if (group !== undefined) {
       group.buffer.writeUIntBE(print, group.filled, PRINT_BYTES);
       group.filled += PRINT_BYTES;
@@ -311,7 +311,7 @@ export const unpackGroups = <T>(
   // One group, as packGroups writes it (ascending): the table as it is, without sorting.
   if (
     only !== undefined &&
-    only.prints.every((print, at) => at === 0 || print > (only.prints[at - 1] ?? 0))
+    only.prints.every((print, at) => at === 0 || print > Number(only.prints[at - 1]))
   ) {
     return new PrintTable(only.prints, new Float64Array(only.prints.length).fill(only.code), codec);
   }
@@ -335,15 +335,15 @@ const applyOverlay = <T>(base: PrintTable<T>, overlay: PrintTable<T>): PrintTabl
   let a = 0;
   let b = 0;
   while (a < base.size || b < overlay.size) {
-    const left = a < base.size ? (base.prints[a] ?? 0) : Number.POSITIVE_INFINITY;
-    const right = b < overlay.size ? (overlay.prints[b] ?? 0) : Number.POSITIVE_INFINITY;
+    const left = a < base.size ? Number(base.prints[a]) : Number.POSITIVE_INFINITY;
+    const right = b < overlay.size ? Number(overlay.prints[b]) : Number.POSITIVE_INFINITY;
     if (left < right) {
       prints[count] = left;
-      codes[count] = base.codes[a] ?? 0;
+      codes[count] = Number(base.codes[a]);
       count += 1;
       a += 1;
     } else {
-      const code = overlay.codes[b] ?? 0;
+      const code = Number(overlay.codes[b]);
       if (code !== GONE_CODE) {
         prints[count] = right;
         codes[count] = code;
@@ -363,20 +363,20 @@ const overlayOf = <T>(base: PrintTable<T>, next: PrintTable<T>): PrintTable<T> =
   let a = 0;
   let b = 0;
   while (a < base.size || b < next.size) {
-    const left = a < base.size ? (base.prints[a] ?? 0) : Number.POSITIVE_INFINITY;
-    const right = b < next.size ? (next.prints[b] ?? 0) : Number.POSITIVE_INFINITY;
+    const left = a < base.size ? Number(base.prints[a]) : Number.POSITIVE_INFINITY;
+    const right = b < next.size ? Number(next.prints[b]) : Number.POSITIVE_INFINITY;
     if (left < right) {
       prints.push(left);
       codes.push(GONE_CODE);
       a += 1;
     } else if (right < left) {
       prints.push(right);
-      codes.push(next.codes[b] ?? 0);
+      codes.push(Number(next.codes[b]));
       b += 1;
     } else {
       if (base.codes[a] !== next.codes[b]) {
         prints.push(right);
-        codes.push(next.codes[b] ?? 0);
+        codes.push(Number(next.codes[b]));
       }
       a += 1;
       b += 1;
@@ -467,7 +467,7 @@ const lowerBound = (prints: Float64Array, bound: number): number => {
   let high = prints.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if ((prints[middle] ?? 0) < bound) {
+    if (Number(prints[middle]) < bound) {
       low = middle + 1;
     } else {
       high = middle;

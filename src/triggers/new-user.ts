@@ -118,7 +118,7 @@ export const newUserPoll = (previous: PrintLookup<number> | undefined) => {
         grown.set(entries);
         entries = grown;
       }
-      entries[count] = print * STATES + shown;
+      entries[count] = print * STATES + SHOWN.encode(shown);
       count += 1;
       if (shown < DONE && !dueSeen.has(print)) {
         dueSeen.add(print);
@@ -130,14 +130,14 @@ export const newUserPoll = (previous: PrintLookup<number> | undefined) => {
       let unique = 0;
       for (let at = 0; at < count; at += 1) {
         if (unique === 0 || sorted[at] !== sorted[unique - 1]) {
-          sorted[unique] = sorted[at] ?? 0;
+          sorted[unique] = Number(sorted[at]);
           unique += 1;
         }
       }
       const prints = new Float64Array(unique);
       const codes = new Float64Array(unique);
       for (let at = 0; at < unique; at += 1) {
-        const entry = sorted[at] ?? 0;
+        const entry = Number(sorted[at]);
         const shown = entry % STATES;
         prints[at] = (entry - shown) / STATES;
         codes[at] = shown;
