@@ -17,10 +17,18 @@ export default defineApp({
   version,
   platformVersion,
   authentication,
-  // The request helper (src/client.ts) reads every status itself, 429 included (which the
-  // platform would otherwise turn into its own ThrottledError first), so that the user sees the
-  // API's own words and the Retry-After it asked for.
-  flags: { throwForThrottlingEarly: false },
+  flags: {
+    // The request helper (src/client.ts) reads every status itself, 429 included (which the
+    // platform would otherwise turn into its own ThrottledError first), so that the user sees
+    // the API's own words and the Retry-After it asked for.
+    throwForThrottlingEarly: false,
+    // Every request goes through z.request, which logs it once. On Zapier's Lambda the runtime
+    // also patches Node's http and https to log any other request, and it tells z.request's
+    // apart only by a User-Agent of exactly "Zapier" (create-http-patch.js). Ours names the
+    // integration and its version, so the patch logged every API answer a second time, parsed
+    // and scrubbed again, and every z.cache call too. See docs/lambda.md.
+    skipHttpPatch: true,
+  },
   triggers: {
     [newUser.key]: newUser,
     [creditsLow.key]: creditsLow,

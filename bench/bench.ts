@@ -3,7 +3,7 @@
  * app, prints each budget line with PASS / OVER BUDGET, writes the figures to
  * bench/results/latest.json, and exits 1 when a budget is missed.
  *
- * - build.zip size against Zapier's minimal app, fresh from the registry. Budget: at most 40 KB more.
+ * - build.zip size against Zapier's minimal app, fresh from the registry. Budget: at most 80 KB more.
  * - Cold start: a fresh Node 22 process in the unpacked zip (zipApp, scripts/harness.ts) loads
  *   zapierwrapper.js and answers the first `{command: 'definition'}`; CPU and wall milliseconds
  *   since the process started, alternating runs, medians. Budget: CPU ours / minimal <= 1.10.
@@ -13,7 +13,10 @@
  * - Requests per action: the story of `npm start` (scripts/story.ts) run through the unpacked
  *   zip's handler, each step's requests counted by the sandbox. Budget: each step's floor.
  * - Polls at scale (bench/triggers.ts): both triggers against 50,000 accounts, each poll in a fresh
- *   process of the zip. Budget: at most 2 API requests and 6 MB returned per poll.
+ *   process of the zip run as Lambda runs it. Budgets per poll: requests, log lines per request,
+ *   peak RSS, CPU against a bare fetch + JSON.parse, largest cache value, bytes written when
+ *   nothing is new, wall time, size returned. `npm run bench:polls -- --accounts 1000000` runs
+ *   the polls alone at other sizes.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,11 +42,12 @@ import {
 import { runStory } from '../scripts/story';
 import type { StepReport } from '../scripts/story';
 import type { LoadTrace } from './load-trace';
-import { ACCOUNTS, POLL_HEADERS, pollRows, triggerPolls } from './triggers';
+import { ACCOUNTS, printRun, triggerPolls } from './triggers';
 
 const COLD_RUNS = 21;
 const COLD_BUDGET = 1.1;
-const SIZE_BUDGET_BYTES = 40 * 1024;
+/** The issue's budget: within 80 KB of Zapier's minimal app, the streaming JSON parser included. */
+const SIZE_BUDGET_BYTES = 80 * 1024;
 const LOAD_TRACE = path.join(ROOT, 'dist', 'bench', 'load-trace.js');
 const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
 
@@ -324,13 +328,9 @@ const requestsPerStep = async (apps: Apps) => {
 };
 
 const pollsAtScale = async (apps: Apps) => {
-  const figures = await triggerPolls(apps.ours.dir);
-  say(
-    `\nPolls at scale: both triggers against ${ACCOUNTS.toLocaleString('en-US')} accounts, each poll in a fresh process of the zip`,
-  );
-  say('(CPU and memory are that process\'s; "+poll" is what the poll added to loading the app)');
-  say(table(POLL_HEADERS, pollRows(figures)));
-  return figures;
+  const run = await triggerPolls(apps.ours.dir, ACCOUNTS);
+  printRun(run, say);
+  return run;
 };
 
 const main = async (): Promise<void> => {
@@ -351,9 +351,9 @@ const main = async (): Promise<void> => {
       { line: 'cold start ratio', verdict: cold.verdict },
       { line: 'module load', verdict: load.verdict },
       ...requests.map((row) => ({ line: `requests: ${row.line}`, verdict: row.verdict })),
-      ...polls.map((poll) => ({
-        line: `poll: ${poll.trigger}, ${poll.poll}`,
-        verdict: poll.verdict,
+      ...polls.polls.map((poll) => ({
+        line: `poll at ${ACCOUNTS.toLocaleString('en-US')}: ${poll.trigger}, ${poll.poll}`,
+        verdict: poll.verdict === 'PASS' ? ('PASS' as const) : ('OVER BUDGET' as const),
       })),
     ];
     const over = budgets.filter((budget) => budget.verdict !== 'PASS');

@@ -43,7 +43,28 @@ export interface ZapierSide {
   rpcCount: () => number;
   /** Log lines received since start. */
   logLines: () => number;
+  /** Of those, the lines about an HTTP request (`log_type: "http"`). */
+  httpLogLines: () => number;
+  /** The z.cache writes received since start (or the last reset): how many, bytes, the largest. */
+  cacheWrites: () => CacheWrites;
+  resetCacheWrites: () => void;
 }
+
+export interface CacheWrites {
+  count: number;
+  /** The JSON text of the values, in bytes. */
+  bytes: number;
+  largest: number;
+}
+
+/**
+ * What one RPC call may carry. Zapier does not publish its limit; 1 MiB (Fastify's default,
+ * stated here so that it stays) makes a value too large fail here as it would there (a 413,
+ * which the runtime reports as "The request is too large to be processed").
+ */
+export const RPC_BODY_LIMIT = 1024 * 1024;
+/** The log server's limit on one streamed request (zapier-platform-core's create-logger.js). */
+export const LOG_BODY_LIMIT = 16 * 1024 * 1024;
 
 export type CacheScope = 'user' | 'auth';
 
@@ -146,6 +167,7 @@ const answer = (
   method: unknown,
   params: readonly unknown[],
   now: number,
+  onWrite: (bytes: number) => void,
 ): unknown => {
   switch (method) {
     case 'zcache_get': {
@@ -155,6 +177,7 @@ const answer = (
     case 'zcache_set': {
       const [key, value, ttl, scope, nx] = params;
       const seconds = parseTtl(ttl);
+      onWrite(typeof value === 'string' ? Buffer.byteLength(value) : 0);
       return store.cacheSet(
         partitionOf(identity, parseScope(scope)),
         parseKey(key),
@@ -188,6 +211,15 @@ export const registerZapier = async (
 ): Promise<Omit<ZapierSide, 'rpcUrl' | 'logUrl'>> => {
   let rpcCalls = 0;
   let logLines = 0;
+  let httpLogLines = 0;
+  let writes: CacheWrites = { count: 0, bytes: 0, largest: 0 };
+  const onWrite = (bytes: number) => {
+    writes = {
+      count: writes.count + 1,
+      bytes: writes.bytes + bytes,
+      largest: Math.max(writes.largest, bytes),
+    };
+  };
   await app.register((zapier, _options, done) => {
     // The runtime streams its logs as JSON Lines, one JSON document per line.
     zapier.addContentTypeParser(
@@ -198,40 +230,52 @@ export const registerZapier = async (
       },
     );
 
-    zapier.post(RPC_PATH, { config: { rateLimit: false } }, (request, reply) => {
-      rpcCalls += 1;
-      const id = idOf(request.body);
-      try {
-        const identity = identify(store, request);
-        const { body } = request;
-        if (!isRecord(body) || id === null || !Array.isArray(body.params)) {
-          throw new RpcError(400, 'The body must be a JSON object {id, storeKey, method, params}');
+    zapier.post(
+      RPC_PATH,
+      { config: { rateLimit: false }, bodyLimit: RPC_BODY_LIMIT },
+      (request, reply) => {
+        rpcCalls += 1;
+        const id = idOf(request.body);
+        try {
+          const identity = identify(store, request);
+          const { body } = request;
+          if (!isRecord(body) || id === null || !Array.isArray(body.params)) {
+            throw new RpcError(
+              400,
+              'The body must be a JSON object {id, storeKey, method, params}',
+            );
+          }
+          return { id, result: answer(store, identity, body.method, body.params, now(), onWrite) };
+        } catch (error) {
+          if (error instanceof RpcError) {
+            reply.code(error.statusCode);
+            return { id, error: error.message };
+          }
+          throw error;
         }
-        return { id, result: answer(store, identity, body.method, body.params, now()) };
-      } catch (error) {
-        if (error instanceof RpcError) {
-          reply.code(error.statusCode);
-          return { id, error: error.message };
-        }
-        throw error;
-      }
-    });
+      },
+    );
 
-    zapier.post(LOG_PATH, { config: { rateLimit: false } }, (request, reply) => {
-      try {
-        identify(store, request);
-      } catch (error) {
-        if (error instanceof RpcError) {
-          reply.code(error.statusCode);
-          return { error: error.message };
+    zapier.post(
+      LOG_PATH,
+      { config: { rateLimit: false }, bodyLimit: LOG_BODY_LIMIT },
+      (request, reply) => {
+        try {
+          identify(store, request);
+        } catch (error) {
+          if (error instanceof RpcError) {
+            reply.code(error.statusCode);
+            return { error: error.message };
+          }
+          throw error;
         }
-        throw error;
-      }
-      const text = typeof request.body === 'string' ? request.body : '';
-      const lines = text.split('\n').filter((line) => line.trim() !== '').length;
-      logLines += lines;
-      return { received: lines };
-    });
+        const text = typeof request.body === 'string' ? request.body : '';
+        const lines = text.split('\n').filter((line) => line.trim() !== '');
+        logLines += lines.length;
+        httpLogLines += lines.filter((line) => line.includes('"log_type":"http"')).length;
+        return { received: lines.length };
+      },
+    );
     done();
   });
   return {
@@ -242,5 +286,10 @@ export const registerZapier = async (
     },
     rpcCount: () => rpcCalls,
     logLines: () => logLines,
+    httpLogLines: () => httpLogLines,
+    cacheWrites: () => writes,
+    resetCacheWrites: () => {
+      writes = { count: 0, bytes: 0, largest: 0 };
+    },
   };
 };

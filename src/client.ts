@@ -3,7 +3,10 @@
  * sends every request, and turns every failure into the z.errors class that makes Zapier do the
  * right thing, with the API's own words in the message. Actions never build URLs or read statuses.
  */
-import type { Bundle, HttpResponse, ZObject } from 'zapier-platform-core';
+import { Readable } from 'node:stream';
+
+import { JSONParser } from '@streamparser/json';
+import type { Bundle, HttpResponse, RawHttpResponse, ZObject } from 'zapier-platform-core';
 
 import { version } from '../package.json';
 import { characters, show } from './fields';
@@ -93,6 +96,21 @@ export interface Api {
    * the key for the second; any other pair means the Base URL does not reach the API.
    */
   probe: (route: RouteName, options: CallOptions) => Promise<void>;
+  /**
+   * Like call, for an answer that is a JSON list of any length: reads it as a stream and hands
+   * each element to `onItem` as soon as it is parsed, so that the whole answer is never held
+   * (see {@link readList}). Any failure throws, as with call; an answer that is not one JSON
+   * list throws {@link NotAList}.
+   */
+  each: (route: RouteName, onItem: (item: unknown) => void, options?: CallOptions) => Promise<void>;
+}
+
+/** What the error paths read of an answer: a buffered one, or a streamed one read to the end. */
+export interface Answer {
+  status: number;
+  content: string;
+  data: unknown;
+  getHeader: (name: string) => string | null | undefined;
 }
 
 /**
@@ -214,6 +232,16 @@ export const openApi = (
       throw error;
     }
   };
+  const sendRaw = async (route: RouteName, options: CallOptions) => {
+    try {
+      return await transport(z, connection, deadline, route, options, true);
+    } catch (error) {
+      if (mayHaveArrived(error)) {
+        noteEffect(route, options, 'unknown');
+      }
+      throw error;
+    }
+  };
   const accept = (
     route: RouteName,
     options: CallOptions,
@@ -277,6 +305,31 @@ export const openApi = (
         `does not check keys: it answered ${sentBack(connection, answer)} With a key that cannot be valid it answered ${sentBack(connection, refused)}`,
       );
     },
+    each: async (route, onItem, options = {}) => {
+      const response = await sendRaw(route, options);
+      if (!succeeded(response)) {
+        return raise(z, connection, route, await readAnswer(response));
+      }
+      refuseWebPage(z, connection, response);
+      // z.request's timeout ends with the headers of a raw answer: the list must be read by the
+      // step's own deadline.
+      const budget = Math.max(0, deadline - Date.now());
+      const timer = setTimeout(() => {
+        const body: unknown = response.body;
+        if (body instanceof Readable) {
+          body.destroy(new StreamTimeout());
+        }
+      }, budget);
+      try {
+        await readList(response.body, onItem);
+      } catch (error) {
+        // The caller says what the list should have held; a dropped stream is the network's.
+        throw error instanceof StreamFailure ? streamFailure(z, connection, budget, error) : error;
+      } finally {
+        clearTimeout(timer);
+      }
+      noteEffect(route, options, 'applied');
+    },
   };
 };
 
@@ -287,7 +340,7 @@ const withInvalidKey = (connection: Connection): Connection => ({
 });
 
 /** What an answer was, for a message: its status, its type and the API's words. */
-const sentBack = (connection: Connection, response: HttpResponse<unknown>): string => {
+const sentBack = (connection: Connection, response: Answer): string => {
   const type = (response.getHeader('content-type') ?? '').split(';')[0]?.trim() ?? '';
   return `HTTP ${String(response.status)}${type === '' ? '' : ` (${type})`}: ${sentence(apiMessage(response, connection.apiKey))}`;
 };
@@ -302,7 +355,7 @@ const apiName = (connection: Connection): string => {
  * Whether an error answer is the Administration API's own: its documented errors are plain text
  * sentences, so JSON (by its type or its body) comes from a router or a gateway in front.
  */
-const isPlainTextError = (response: HttpResponse<unknown>): boolean => {
+const isPlainTextError = (response: Answer): boolean => {
   const type = response.getHeader('content-type') ?? '';
   const data: unknown = response.data;
   return !/\bjson\b/i.test(type) && (typeof data !== 'object' || data === null);
@@ -353,8 +406,126 @@ const ownAnswer = async (
   );
 };
 
+/**
+ * The answer is not one JSON list: it ended early, was not JSON, or held something else. The
+ * caller of `each` turns it into the error that says what the list should have held.
+ */
+export class NotAList extends Error {
+  override name = 'NotAList';
+}
+
+/** The answer's stream failed while it was read: it was cut, or it took too long. */
+class StreamFailure extends Error {
+  override name = 'StreamFailure';
+  constructor(readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : String(reason));
+  }
+}
+
+class StreamTimeout extends Error {
+  override name = 'StreamTimeout';
+}
+
+const streamFailure = (
+  z: ZObject,
+  connection: Connection,
+  budget: number,
+  failure: StreamFailure,
+): Error => {
+  const { reason } = failure;
+  const code: unknown = reason instanceof Error ? Reflect.get(reason, 'code') : undefined;
+  const what =
+    reason instanceof StreamTimeout
+      ? `did not finish its answer within ${String(Math.round(budget / 1000))} seconds`
+      : `dropped the connection${typeof code === 'string' ? ` (${code})` : ''}`;
+  return new z.errors.Error(
+    `${connection.provider.label} at ${new URL(connection.baseUrl).host} ${what}. Check the connection's Base URL, or try again later.`,
+    'ApiUnreachable',
+  );
+};
+
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
+ * Reads a JSON array from `body` chunk by chunk with @streamparser/json, handing each element to
+ * `onItem` once it is complete. With `keepStack: false` the parser drops each element from the
+ * array once handed over, so memory holds one element and one chunk, whatever the list's length.
+ * Throws NotAList when the body is not exactly one JSON array (the parser's own error, a body
+ * cut short, another top-level value), StreamFailure when the stream itself fails, and an error
+ * thrown by `onItem` as is.
+ */
+export const readList = async (
+  body: AsyncIterable<unknown>,
+  onItem: (item: unknown) => void,
+): Promise<void> => {
+  const parser = new JSONParser({ paths: ['$.*'], keepStack: false });
+  // The first failure; the parser reports its own and those of onItem through here too.
+  let failure: Error | undefined;
+  parser.onError = (error) => {
+    failure ??= new NotAList(error.message);
+  };
+  parser.onValue = ({ value, key }) => {
+    if (failure !== undefined) {
+      return;
+    }
+    if (typeof key !== 'number') {
+      failure ??= new NotAList('an object, not a list');
+      return;
+    }
+    try {
+      onItem(value);
+    } catch (error) {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+    }
+  };
+  let started = false;
+  const chunks = body[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<unknown>;
+    try {
+      next = await chunks.next();
+    } catch (error) {
+      throw new StreamFailure(error);
+    }
+    if (next.done === true) {
+      break;
+    }
+    const chunk = next.value;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (!(bytes instanceof Uint8Array)) {
+      throw new NotAList('not bytes');
+    }
+    if (!started) {
+      const first = bytes.findIndex((byte) => !WHITESPACE.has(byte));
+      if (first >= 0 && bytes[first] !== 0x5b) {
+        throw new NotAList('not a list');
+      }
+      started = first >= 0;
+    }
+    parser.write(bytes);
+    if (failure !== undefined) {
+      throw failure;
+    }
+  }
+  if (!started || !parser.isEnded) {
+    throw new NotAList('the answer ended before the list did');
+  }
+};
+
+/** A streamed error answer, read to the end as the buffered path would have read it. */
+const readAnswer = async (response: RawHttpResponse): Promise<Answer> => {
+  const content = await response.text();
+  let data: unknown;
+  try {
+    data = JSON.parse(content);
+  } catch {
+    data = undefined;
+  }
+  return { status: response.status, content, data, getHeader: (name) => response.getHeader(name) };
+};
+
 /** The API's own words from an error body: JSON or plain text, or the title of an HTML page. */
-export const apiMessage = (response: HttpResponse<unknown>, secret: string): string => {
+export const apiMessage = (response: Answer, secret: string): string => {
   const content = response.content.trim();
   let message = content;
   const data = response.data;
@@ -435,13 +606,29 @@ const PHRASES: Partial<Record<number, string>> = {
 const isNetworkError = (error: unknown): error is Error & { type?: unknown; code?: unknown } =>
   error instanceof Error && error.name === 'FetchError';
 
-const transport = async (
+function transport(
   z: ZObject,
   connection: Connection,
   deadline: number,
   routeName: RouteName,
   options: CallOptions,
-): Promise<HttpResponse<unknown>> => {
+): Promise<HttpResponse<unknown>>;
+function transport(
+  z: ZObject,
+  connection: Connection,
+  deadline: number,
+  routeName: RouteName,
+  options: CallOptions,
+  raw: true,
+): Promise<RawHttpResponse>;
+async function transport(
+  z: ZObject,
+  connection: Connection,
+  deadline: number,
+  routeName: RouteName,
+  options: CallOptions,
+  raw = false,
+): Promise<HttpResponse<unknown> | RawHttpResponse> {
   const { provider, apiKey, baseUrl } = connection;
   const route = provider.routes[routeName];
   if (route === undefined) {
@@ -457,28 +644,30 @@ const transport = async (
       ),
     );
   }
+  const request = {
+    url: `${baseUrl}${route.path}`,
+    method: route.method,
+    headers: {
+      ...provider.authHeader(apiKey),
+      Accept: 'application/json',
+      'User-Agent': USER_AGENT,
+      ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    ...(options.params === undefined ? {} : { params: options.params }),
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    timeout,
+    skipThrowForStatus: true,
+  };
   try {
-    return await z.request<unknown>({
-      url: `${baseUrl}${route.path}`,
-      method: route.method,
-      headers: {
-        ...provider.authHeader(apiKey),
-        Accept: 'application/json',
-        'User-Agent': USER_AGENT,
-        ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      },
-      ...(options.params === undefined ? {} : { params: options.params }),
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-      timeout,
-      skipThrowForStatus: true,
-    });
+    // raw: the answer comes as a stream, which z.request neither buffers, parses nor logs.
+    return raw ? await z.request({ ...request, raw: true }) : await z.request<unknown>(request);
   } catch (error) {
     const failure = networkFailure(z, connection, options.replayUnsafe === true, timeout, error);
     throw neverSent(error) ? unsent(failure) : failure;
   }
-};
+}
 
-const succeeded = (response: HttpResponse<unknown>): boolean =>
+const succeeded = (response: { status: number }): boolean =>
   response.status >= 200 && response.status < 300;
 
 /**
@@ -491,7 +680,11 @@ const answerOf = (z: ZObject, connection: Connection, response: HttpResponse<unk
 };
 
 /** Throws when the answer is a web page: it comes from a website, not from the API. */
-const refuseWebPage = (z: ZObject, connection: Connection, response: HttpResponse<unknown>) => {
+const refuseWebPage = (
+  z: ZObject,
+  connection: Connection,
+  response: Pick<Answer, 'status' | 'getHeader'>,
+) => {
   if (/^text\/html\b/i.test(response.getHeader('content-type') ?? '')) {
     throw new z.errors.Error(
       `${connection.provider.label} answered with a web page instead of the API (HTTP ${String(response.status)}) at ${connection.baseUrl}. Check the connection's Base URL.`,
@@ -518,7 +711,7 @@ const raise = (
   z: ZObject,
   connection: Connection,
   routeName: RouteName,
-  response: HttpResponse<unknown>,
+  response: Answer,
 ): never => {
   const { provider, apiKey } = connection;
   const { status } = response;

@@ -5,7 +5,10 @@
  */
 import type { ZObject } from 'zapier-platform-core';
 
+import { NotAList } from './client';
+import type { Api } from './client';
 import { PROVIDERS } from './providers';
+import type { RouteName } from './providers';
 
 export interface Account {
   email: string;
@@ -56,11 +59,35 @@ export const readNewAccount = (z: ZObject, data: unknown, sent: number): NewAcco
   return { ...account, token };
 };
 
+const NOT_ACCOUNTS = 'a list of accounts (email and credits)';
+
 export const readAccounts = (z: ZObject, data: unknown): Account[] => {
   if (!Array.isArray(data) || !data.every(isAccount)) {
-    throw unexpected(z, 'a list of accounts (email and credits)');
+    throw unexpected(z, NOT_ACCOUNTS);
   }
   return data.map(({ email, credits }) => ({ email, credits }));
+};
+
+/**
+ * Hands each account of a list answer (GET /users) to `onAccount` as it is read from the stream
+ * (Api.each), checking each as readAccounts does; the list is never held whole.
+ */
+export const eachAccount = async (
+  z: ZObject,
+  api: Api,
+  route: RouteName,
+  onAccount: (account: Account) => void,
+): Promise<void> => {
+  try {
+    await api.each(route, (item) => {
+      if (!isAccount(item)) {
+        throw unexpected(z, NOT_ACCOUNTS);
+      }
+      onAccount({ email: item.email, credits: item.credits });
+    });
+  } catch (error) {
+    throw error instanceof NotAList ? unexpected(z, NOT_ACCOUNTS) : error;
+  }
 };
 
 /** Emails are case-insensitive on the admin API; find the one account that is `email`. */

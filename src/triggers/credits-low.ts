@@ -2,17 +2,21 @@ import { defineInputFields, defineTrigger } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import { openApi } from '../client';
+import type { Api } from '../client';
 import { creditsField, invalid, readChoice, readCredits } from '../fields';
 import {
+  PrintTableBuilder,
+  TopK,
   fingerprint,
+  metaFlag,
   normalizeEmail,
   packGroups,
   propertyOf,
-  triggerMemory,
+  tableMemory,
   unpackGroups,
 } from '../memory';
-import type { Groups } from '../memory';
-import { readAccounts } from '../records';
+import type { Codec, Groups, PrintLookup, PrintTable } from '../memory';
+import { eachAccount, readAccounts } from '../records';
 import type { Account } from '../records';
 import { STEPS, onlyOn } from '../providers';
 
@@ -64,119 +68,166 @@ export interface LowCredits {
 }
 
 /** An account seen below the threshold: since when (0: already below at a fresh start). */
-interface Below {
+export interface Below {
   since: number;
   shown: number;
 }
 
+/** `since` and `shown` in one number: since × 4 + shown (shown is at most REPEATS, 3). */
+const BELOW: Codec<Below> = {
+  encode: ({ since, shown }) => since * 4 + shown,
+  decode: (code) => ({ since: Math.floor(code / 4), shown: code % 4 }),
+  label: (code) => `${String(Math.floor(code / 4))}.${String(code % 4)}`,
+  parse: (label) => {
+    const match = /^(\d{1,15})\.([0-3])$/.exec(label);
+    return match === null ? undefined : Number(match[1]) * 4 + Number(match[2]);
+  },
+};
+
+/** What a poll reads of the previous poll's memory (a Map of fingerprints will do in tests). */
 export interface CreditsLowMemory {
   /** The latest `since` handed out, so that two episodes never share an ID. */
   last: number;
-  below: Map<string, Below>;
+  below: PrintLookup<Below> & { readonly size: number; values: () => Iterable<Below> };
+}
+
+/** What a poll leaves behind: the accounts below, as a table of fingerprints. */
+export interface CreditsLowTable extends CreditsLowMemory {
+  below: PrintTable<Below>;
 }
 
 const QUIET = 0;
 
-/** The memory as stored: fingerprints grouped by `<since>.<shown>`. */
+/** The cache value of a memory small enough for one (tableMemory splits larger ones). */
 export type StoredCreditsLow = {
-  v: 1;
+  v: 2;
   last: number;
+  pieces: 0;
   below: Groups;
 };
 
-export const packCreditsLow = (memory: CreditsLowMemory): StoredCreditsLow => ({
-  v: 1,
+export const packCreditsLow = (memory: CreditsLowTable): StoredCreditsLow => ({
+  v: 2,
   last: memory.last,
-  below: packGroups(memory.below, ({ since, shown }) => `${String(since)}.${String(shown)}`),
+  pieces: 0,
+  below: packGroups(memory.below, BELOW),
 });
 
-/** The memory read back from the cache; `undefined` when there is none or it is not ours. */
-export const unpackCreditsLow = (stored: unknown): CreditsLowMemory | undefined => {
+/** The memory read back from one cache value; `undefined` when there is none or it is not ours. */
+export const unpackCreditsLow = (stored: unknown): CreditsLowTable | undefined => {
   const last = propertyOf(stored, 'last');
-  const below = unpackGroups(propertyOf(stored, 'below'), (label): Below | undefined => {
-    const match = /^(\d+)\.(\d+)$/.exec(label);
-    return match === null ? undefined : { since: Number(match[1]), shown: Number(match[2]) };
-  });
-  return propertyOf(stored, 'v') === 1 && typeof last === 'number' && below !== undefined
+  const below =
+    propertyOf(stored, 'pieces') === 0
+      ? unpackGroups(propertyOf(stored, 'below'), BELOW)
+      : undefined;
+  return propertyOf(stored, 'v') === 2 && typeof last === 'number' && below !== undefined
     ? { last, below }
     : undefined;
 };
 
 export interface CreditsLowStep {
-  memory: CreditsLowMemory;
+  memory: CreditsLowTable;
   items: LowCredits[];
   /** The items whose episode the previous memory already held: their IDs are stable. */
   known: LowCredits[];
 }
 
+interface Due {
+  print: number;
+  entry: Below;
+  account: Account;
+  known: boolean;
+}
+
+/** Episodes not yet returned come first, so that a flood drains over the next polls. */
+const dueFirst = (a: Due, b: Due) =>
+  a.entry.shown - b.entry.shown ||
+  b.entry.since - a.entry.since ||
+  a.account.email.localeCompare(b.account.email);
+
 /**
- * One poll's worth of memory: which accounts are below now and since when, and which episodes
- * to return. `previous` undefined starts afresh: whoever is below then is quiet until recovered.
+ * One poll's worth of memory, fed one account at a time as the list streams in: which accounts
+ * are below now and since when, and which episodes to return. `previous` undefined starts
+ * afresh: whoever is below then is quiet until recovered; so is whoever falls in a part of
+ * `previous` that was lost. An account at or above the threshold costs one comparison: it is
+ * neither hashed nor kept. Memory: the table of accounts below and MAX_ITEMS candidates.
  */
+export const creditsLowPoll = (
+  previous: CreditsLowMemory | undefined,
+  threshold: number,
+  now: number,
+) => {
+  // Accounts first seen below in this poll share its time; a later episode gets a later one.
+  const since = Math.max(now, (previous?.last ?? 0) + 1);
+  let last = previous?.last ?? 0;
+  const below = new PrintTableBuilder(BELOW, previous?.below.size ?? 0);
+  const due = new TopK(MAX_ITEMS, dueFirst);
+  return {
+    add: (account: Account): void => {
+      if (account.credits >= threshold) {
+        return;
+      }
+      const print = fingerprint(account.email);
+      if (below.has(print)) {
+        return;
+      }
+      const fresh = previous === undefined || previous.below.isLost?.(print) === true;
+      const before = fresh ? undefined : previous.below.get(print);
+      let entry: Below;
+      if (fresh) {
+        entry = { since: QUIET, shown: REPEATS };
+      } else if (before !== undefined) {
+        entry = { ...before };
+      } else {
+        last = since;
+        entry = { since, shown: 0 };
+      }
+      below.set(print, BELOW.encode(entry));
+      if (entry.since !== QUIET && entry.shown < REPEATS) {
+        due.add({ print, entry, account, known: before !== undefined });
+      }
+    },
+    finish: (): CreditsLowStep => {
+      const items: LowCredits[] = [];
+      const known: LowCredits[] = [];
+      for (const { print, entry, account, known: wasKnown } of due.take()) {
+        entry.shown += 1;
+        below.set(print, BELOW.encode(entry));
+        const email = normalizeEmail(account.email);
+        const belowSince = new Date(entry.since).toISOString();
+        const item = {
+          id: `${email}#${belowSince}`,
+          email,
+          credits: account.credits,
+          threshold,
+          belowSince,
+        };
+        items.push(item);
+        if (wasKnown) {
+          known.push(item);
+        }
+      }
+      const newestFirst = (a: LowCredits, b: LowCredits) =>
+        b.belowSince.localeCompare(a.belowSince) || a.email.localeCompare(b.email);
+      return {
+        memory: { last, below: below.build() },
+        items: items.sort(newestFirst),
+        known: known.sort(newestFirst),
+      };
+    },
+  };
+};
+
+/** {@link creditsLowPoll} over a list at once. */
 export const stepCreditsLow = (
   previous: CreditsLowMemory | undefined,
   accounts: readonly Account[],
   threshold: number,
   now: number,
 ): CreditsLowStep => {
-  // Accounts first seen below in this poll share its time; a later episode gets a later one.
-  const since = Math.max(now, (previous?.last ?? 0) + 1);
-  let last = previous?.last ?? 0;
-  const below = new Map<string, Below>();
-  const seen = new Map<string, { entry: Below; account: Account; known: boolean }>();
-  for (const account of accounts) {
-    const print = fingerprint(account.email);
-    if (account.credits >= threshold || below.has(print)) {
-      continue;
-    }
-    const before = previous?.below.get(print);
-    let entry: Below;
-    if (previous === undefined) {
-      entry = { since: QUIET, shown: REPEATS };
-    } else if (before !== undefined) {
-      entry = { ...before };
-    } else {
-      last = since;
-      entry = { since, shown: 0 };
-    }
-    below.set(print, entry);
-    seen.set(print, { entry, account, known: before !== undefined });
-  }
-  // Episodes not yet returned come first, so that a flood drains over the next polls.
-  const due = [...seen.values()]
-    .filter(({ entry }) => entry.since !== QUIET && entry.shown < REPEATS)
-    .sort(
-      (a, b) =>
-        a.entry.shown - b.entry.shown ||
-        b.entry.since - a.entry.since ||
-        a.account.email.localeCompare(b.account.email),
-    )
-    .slice(0, MAX_ITEMS);
-  const items: LowCredits[] = [];
-  const known: LowCredits[] = [];
-  for (const { entry, account, known: wasKnown } of due) {
-    entry.shown += 1;
-    const email = normalizeEmail(account.email);
-    const belowSince = new Date(entry.since).toISOString();
-    const item = {
-      id: `${email}#${belowSince}`,
-      email,
-      credits: account.credits,
-      threshold,
-      belowSince,
-    };
-    items.push(item);
-    if (wasKnown) {
-      known.push(item);
-    }
-  }
-  const newestFirst = (a: LowCredits, b: LowCredits) =>
-    b.belowSince.localeCompare(a.belowSince) || a.email.localeCompare(b.email);
-  return {
-    memory: { last, below },
-    items: items.sort(newestFirst),
-    known: known.sort(newestFirst),
-  };
+  const poll = creditsLowPoll(previous, threshold, now);
+  accounts.forEach(poll.add);
+  return poll.finish();
 };
 
 const readAccountChoice = (z: ZObject, value: unknown): AccountChoice =>
@@ -189,25 +240,39 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<LowCredits[]>
     throw invalid(z, 'Threshold', 'is empty. Type or map a whole number of 1 or more.');
   }
   const account = readAccountChoice(z, bundle.inputData.account);
-  const answer = await api.call(account === ACCOUNTS.own ? 'ownAccount' : 'findUsers');
-  const accounts = readAccounts(z, answer);
+  const route = account === ACCOUNTS.own ? 'ownAccount' : 'findUsers';
   const now = Date.now();
 
-  if (bundle.meta.isLoadingSample) {
+  if (metaFlag(bundle, 'isLoadingSample')) {
     // The Zap editor shows up to three; nothing is remembered for a test.
-    return stepCreditsLow({ last: 0, below: new Map() }, accounts, threshold, now).items.slice(
-      0,
-      3,
-    );
+    const poll = creditsLowPoll({ last: 0, below: new Map() }, threshold, now);
+    await readBalances(z, api, route, poll.add);
+    return poll.finish().items.slice(0, 3);
   }
-  const memory = triggerMemory(z, bundle, api.connection, CREDITS_LOW, `${account}:${threshold}`);
+  const store = tableMemory(
+    z,
+    bundle,
+    api.connection,
+    CREDITS_LOW,
+    `${account}:${String(threshold)}`,
+    'below',
+    BELOW,
+  );
   // Zapier forgets the IDs it saw when a Zap is turned off, so turning it on starts afresh.
-  const previous = bundle.meta.isPopulatingDedupe
-    ? undefined
-    : unpackCreditsLow(await memory.load());
-  const step = stepCreditsLow(previous, accounts, threshold, now);
+  const loaded = metaFlag(bundle, 'isPopulatingDedupe') ? undefined : await store.load();
+  const last = propertyOf(loaded?.head, 'last');
+  const previous =
+    loaded === undefined || typeof last !== 'number' ? undefined : { last, below: loaded.table };
+  const poll = creditsLowPoll(previous, threshold, now);
+  await readBalances(z, api, route, poll.add);
+  const step = poll.finish();
   const fresh = previous === undefined || step.items.length > step.known.length;
-  const saved = await memory.save(packCreditsLow(step.memory), fresh);
+  const { saved } = await store.save(
+    step.memory.below,
+    { last: step.memory.last },
+    previous === undefined ? undefined : loaded,
+    fresh,
+  );
   if (!saved && previous === undefined) {
     throw new z.errors.Error(
       `${LABEL} could not store which accounts are below the threshold, so it cannot tell when one drops yet. Zapier will try again at the next poll.`,
@@ -216,6 +281,20 @@ const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<LowCredits[]>
   }
   // Unsaved, a new episode would get another ID next poll and run the Zap twice: it waits.
   return saved ? step.items : step.known;
+};
+
+/** Every account of GET /users as it streams in, or the one GET /user answers. */
+const readBalances = async (
+  z: ZObject,
+  api: Api,
+  route: 'ownAccount' | 'findUsers',
+  onAccount: (account: Account) => void,
+): Promise<void> => {
+  if (route === 'findUsers') {
+    await eachAccount(z, api, route, onAccount);
+  } else {
+    readAccounts(z, await api.call(route)).forEach(onAccount);
+  }
 };
 
 export const creditsLow = defineTrigger({

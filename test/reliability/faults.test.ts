@@ -15,7 +15,8 @@ import { createServer as createNetServer } from 'node:net';
 import nock from 'nock';
 
 import App from '../../index';
-import { DEFAULT_RETRY_SECONDS, REQUEST_TIMEOUT_MS } from '../../src/client';
+import { DEFAULT_RETRY_SECONDS, REQUEST_TIMEOUT_MS, STEP_BUDGET_MS } from '../../src/client';
+import { newUser } from '../../src/triggers/new-user';
 import {
   admin,
   adminAuth,
@@ -34,6 +35,8 @@ const provision = App.creates.provision_credits;
 const changeRole = App.creates.change_role;
 const removeUser = App.creates.remove_user;
 const findUser = App.searches.find_user;
+// The typings give a trigger's operation as polling or hook; this one polls.
+const pollNewUser = callable(Reflect.get(newUser.operation, 'perform'));
 
 const EMAIL = 'jane@example.com';
 const HALF_GRANTED =
@@ -261,6 +264,57 @@ describe('connection reset mid-response', () => {
       expect(payloadOf(error)).toMatchObject({ code: 'MaybeApplied' });
       expect(messageOf(error)).toMatch(
         /^Administration API at 127\.0\.0\.1:\d+ did not answer within 12 seconds, so the change may or may not have been applied\./,
+      );
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('New User: a list cut short halfway fails the poll, ApiUnreachable, and stores nothing', async () => {
+    const local = await serve((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('[{"email":"jane@example.com","credits":5},{"email":"sam@exa', () => {
+        setImmediate(() => req.socket.destroy());
+      });
+    });
+    try {
+      const error = await failure(
+        appTester(pollNewUser, {
+          authData: { ...adminAuth, baseUrl: local.url },
+          inputData: {},
+          meta: { isPopulatingDedupe: true },
+        }),
+      );
+
+      expect(local.requests()).toBe(1);
+      expect(payloadOf(error)).toMatchObject({ code: 'ApiUnreachable' });
+      expect(messageOf(error)).toMatch(
+        /^Administration API at 127\.0\.0\.1:\d+ dropped the connection \(ERR_STREAM_PREMATURE_CLOSE\)\. Check the connection's Base URL, or try again later\.$/,
+      );
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('New User: a list that stops arriving ends the poll within the step budget', async () => {
+    const local = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('[{"email":"jane@example.com","credits":5},');
+    });
+    try {
+      const outcome = failure(
+        appTester(pollNewUser, {
+          authData: { ...adminAuth, baseUrl: local.url },
+          inputData: {},
+          meta: { isPopulatingDedupe: true },
+        }),
+      );
+      await until(() => local.requests() === 1);
+      await jest.advanceTimersByTimeAsync(STEP_BUDGET_MS);
+      const error = await outcome;
+
+      expect(messageOf(error)).toMatch(
+        /^Administration API at 127\.0\.0\.1:\d+ did not finish its answer within 25 seconds\. Check the connection's Base URL, or try again later\.$/,
       );
     } finally {
       await local.close();

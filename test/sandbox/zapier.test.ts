@@ -2,6 +2,7 @@ import path from 'node:path';
 
 import type { Sandbox } from '../../sandbox/server';
 import { startSandbox } from '../../sandbox/server';
+import { RPC_BODY_LIMIT } from '../../sandbox/zapier';
 import { ADMIN_AUTH, call, makeTempDir, removeTempDir, startTestSandbox } from './helpers';
 
 interface RpcReply {
@@ -205,6 +206,29 @@ describe('the cache RPC endpoint (z.cache)', () => {
     expect(await malformed.json()).toEqual({ error: 'Malformed JSON' });
   });
 
+  it('counts the writes, their bytes and the largest, and refuses a body over 1 MiB with 413', async () => {
+    sandbox.zapier.resetCacheWrites();
+    await result(sandbox, token, 'zcache_set', ['small', '"ab"', 60, null, false]);
+    await result(sandbox, token, 'zcache_set', [
+      'big',
+      JSON.stringify('x'.repeat(1000)),
+      60,
+      null,
+      false,
+    ]);
+    expect(sandbox.zapier.cacheWrites()).toEqual({ count: 2, bytes: 4 + 1002, largest: 1002 });
+
+    const tooLarge = await rpc(sandbox, token, 'zcache_set', [
+      'huge',
+      JSON.stringify('x'.repeat(RPC_BODY_LIMIT)),
+      60,
+      null,
+      false,
+    ]);
+    expect(tooLarge.status).toBe(413);
+    expect(await result(sandbox, token, 'zcache_get', ['huge', null])).toBeNull();
+  });
+
   it('keeps its calls out of the API request count, and counts them apart', async () => {
     sandbox.resetRequestCount();
     const before = sandbox.zapier.rpcCount();
@@ -252,6 +276,7 @@ describe('the log sink', () => {
       const refused = await post({ 'X-Token': 'zt-forged' });
       expect(refused.status).toBe(401);
       expect(sandbox.zapier.logLines()).toBe(2);
+      expect(sandbox.zapier.httpLogLines()).toBe(0);
     } finally {
       await sandbox.close();
     }

@@ -3,6 +3,9 @@
  * `rpc_base` and `token`, through which `z.cache` reaches Zapier (in these tests, nock or the
  * sandbox). With a token the runtime also streams its logs to LOGGING_ENDPOINT.
  */
+import http from 'node:http';
+import https from 'node:https';
+
 import zapier from 'zapier-platform-core';
 import type { Bundle, ZObject } from 'zapier-platform-core';
 
@@ -82,4 +85,38 @@ export const withZ = async (
       ...CLI,
     }),
   );
+};
+
+/**
+ * A handler for `app` that runs an event as Zapier's Lambda does: without `calledFromCli`, so
+ * the runtime patches Node's http and https to log requests that z.request did not send (unless
+ * the app sets `flags.skipHttpPatch`). The patch stays on those modules for the whole process:
+ * a test that lets it happen must put them back ({@link keepHttpModules}).
+ */
+export const lambdaHandler =
+  (app: object) =>
+  async (method: string, bundle: Inputs & { meta?: Record<string, unknown> }, run: ZapierRun) =>
+    resultsOf(
+      await createAppHandler(app)({
+        command: 'execute',
+        method,
+        bundle,
+        rpc_base: run.rpcBase,
+        token: run.token,
+      }),
+    );
+
+/** Saves http.request, https.request and fetch, and returns what puts them back as they were. */
+export const keepHttpModules = (): (() => void) => {
+  const modules: object[] = [http, https];
+  const saved = modules.map((module): unknown => Reflect.get(module, 'request'));
+  const fetch = globalThis.fetch;
+  return () => {
+    modules.forEach((module, index) => {
+      Reflect.set(module, 'request', saved[index]);
+      Reflect.deleteProperty(module, 'patchedByZapier');
+      Reflect.deleteProperty(module, 'zapierLogger');
+    });
+    globalThis.fetch = fetch;
+  };
 };

@@ -81,3 +81,13 @@ export const zapOf = (run: Poller, meta: Meta = {}): Zap => {
     lastPoll: () => last,
   };
 };
+
+/** Deletes one key from the app tester's z.cache stand-in, as an eviction or expiry would. */
+export const dropTesterKey = (appTester: unknown, key: string): void => {
+  const stored: unknown =
+    typeof appTester === 'function' ? Reflect.get(appTester, 'zcacheTestObj') : undefined;
+  if (typeof stored !== 'object' || stored === null || !(key in stored)) {
+    throw new Error(`the app tester's cache holds no ${key}`);
+  }
+  Reflect.deleteProperty(stored, key);
+};

@@ -1,4 +1,5 @@
 import { cacheKey } from '../../src/cache';
+import { fingerprint } from '../../src/memory';
 import {
   creditsLow,
   MAX_ITEMS,
@@ -20,7 +21,7 @@ import {
   unmatched,
 } from '../helpers';
 import { dropCacheWrites } from '../support/cache-faults';
-import { testerCache, zapOf } from '../support/zap';
+import { dropTesterKey, testerCache, zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
 
 // The typings give a trigger's operation as polling or hook; this one polls.
@@ -150,7 +151,7 @@ describe('stepCreditsLow (the memory between polls)', () => {
     const step = stepCreditsLow(fresh, [jane(5), { email: 'sam@example.com', credits: 1 }], 10, T0);
     const stored = packCreditsLow(step.memory);
 
-    expect(stored).toMatchObject({ v: 1, last: T0 });
+    expect(stored).toMatchObject({ v: 2, last: T0 });
     expect(Object.keys(stored.below)).toEqual([`${String(T0)}.1`]);
     expect(stored.below[`${String(T0)}.1`]).toMatch(/^[\w-]{16}$/);
     expect(JSON.stringify(stored)).not.toContain('example.com');
@@ -160,10 +161,11 @@ describe('stepCreditsLow (the memory between polls)', () => {
   it.each([
     ['nothing', null],
     ['a list', []],
-    ['another version', { v: 2, last: 0, below: {} }],
-    ['no time', { v: 1, below: {} }],
-    ['a bad group', { v: 1, last: 0, below: { '1.0': 'short' } }],
-    ['a bad state', { v: 1, last: 0, below: { soon: 'AAAAAAAA' } }],
+    ["the previous release's version (SHA-256 fingerprints)", { v: 1, last: 0, below: {} }],
+    ['no time', { v: 2, pieces: 0, below: {} }],
+    ['a bad group', { v: 2, pieces: 0, last: 0, below: { '1.0': 'short' } }],
+    ['a bad state', { v: 2, pieces: 0, last: 0, below: { soon: 'AAAAAAAA' } }],
+    ['a count of polls past 3', { v: 2, pieces: 0, last: 0, below: { '1.4': 'AAAAAAAA' } }],
   ])('reads %s as no memory', (_case, stored) => {
     expect(unpackCreditsLow(stored)).toBeUndefined();
   });
@@ -392,5 +394,54 @@ describe('Credits Running Low, Account as a person types it', () => {
     });
 
     expect(items).toHaveLength(1);
+  });
+});
+
+describe('Credits Running Low with its memory in pieces (a large site)', () => {
+  const pieceOf = (email: string) => Math.floor((fingerprint(email) * 2) / 2 ** 48);
+
+  it('loses one piece alone: nothing fires twice, a drop there waits for the next one', async () => {
+    // 8,000 accounts below pack to 64 KB: two pieces by fingerprint range.
+    const below = Array.from({ length: 8_000 }, (_, index) => ({
+      email: `member${String(index)}@example.com`,
+      credits: 5,
+    }));
+    const watched = Array.from({ length: 50 }, (_, index) => `watched${String(index)}@example.com`);
+    const [jane, sam] = [
+      watched.find((email) => pieceOf(email) === 0) ?? '',
+      watched.find((email) => pieceOf(email) === 1) ?? '',
+    ];
+    const credits = new Map([
+      [jane, 500],
+      [sam, 500],
+    ]);
+    const zap = zapOf(
+      pollWith({ threshold: '100' }, () => [
+        ...below,
+        ...[...credits].map(([email, balance]) => ({ email, credits: balance })),
+      ]),
+    );
+    await zap.turnOn();
+    credits.set(jane, 50);
+    clock = at(1);
+    expect((await zap.poll()).map((item) => item.email)).toEqual([jane]);
+    const pieces = Object.keys(cache()).filter((key) => key.includes('users%3A100%3A2.'));
+    expect(pieces).toHaveLength(2);
+
+    dropTesterKey(appTester, pieces[0] ?? '');
+    credits.set(sam, 40);
+    clock = at(2);
+    // Jane's range starts afresh: she is not taken for a new drop, and Sam's drop fires.
+    expect((await zap.poll()).map((item) => item.email)).toEqual([sam]);
+    clock = at(3);
+    expect(await zap.poll()).toEqual([]);
+    credits.set(jane, 500);
+    clock = at(4);
+    expect(await zap.poll()).toEqual([]);
+    credits.set(jane, 10);
+    clock = at(5);
+    expect(await zap.poll()).toEqual([
+      expect.objectContaining({ email: jane, belowSince: iso(at(5)) }),
+    ]);
   });
 });

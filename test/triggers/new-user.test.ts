@@ -1,3 +1,4 @@
+import { fingerprint } from '../../src/memory';
 import type { Account } from '../../src/records';
 import {
   newUser,
@@ -18,7 +19,7 @@ import {
   unmatched,
 } from '../helpers';
 import { dropCacheWrites } from '../support/cache-faults';
-import { testerCache, zapOf } from '../support/zap';
+import { dropTesterKey, testerCache, zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
 
 // The typings give a trigger's operation as polling or hook; this one polls.
@@ -109,10 +110,11 @@ describe('stepNewUser (the memory between polls)', () => {
 
   it.each([
     ['nothing', undefined],
-    ['another version', { v: 2, accounts: {} }],
-    ['a bad group', { v: 1, accounts: { 3: 'AAAA' } }],
-    ['a bad state', { v: 1, accounts: { 9: 'AAAAAAAA' } }],
-    ['a state that is not a number', { v: 1, accounts: { x: 'AAAAAAAA' } }],
+    ["the previous release's version (SHA-256 fingerprints)", { v: 1, accounts: {} }],
+    ['a split memory (read by tableMemory)', { v: 2, pieces: 3, accounts: {} }],
+    ['a bad group', { v: 2, pieces: 0, accounts: { 3: 'AAAA' } }],
+    ['a bad state', { v: 2, pieces: 0, accounts: { 9: 'AAAAAAAA' } }],
+    ['a state that is not a number', { v: 2, pieces: 0, accounts: { x: 'AAAAAAAA' } }],
   ])('reads %s as no memory', (_case, stored) => {
     expect(unpackNewUser(stored)).toBeUndefined();
   });
@@ -214,5 +216,108 @@ describe('New User, polled as Zapier polls', () => {
       'New User works only with an Administration API connection; this connection uses the Deal.ai White Label, which offers Add User, Change Role and Remove User. Use one of those, remove this step, or choose an Administration API connection for it if you have one.',
     );
     expect(unmatched).toEqual([]);
+  });
+});
+
+describe('New User reads GET /users as a stream', () => {
+  const poll = () =>
+    appTester(perform, { authData: adminAuth, inputData: {}, meta: { isPopulatingDedupe: true } });
+
+  it('reports the API’s own words for a failed answer, as a buffered read would', async () => {
+    admin().get('/users').reply(500, { message: 'Database unavailable' });
+
+    const error = await failure(poll());
+
+    expect(messageOf(error)).toBe(
+      'Administration API failed on its side (HTTP 500): Database unavailable. Try again later.',
+    );
+  });
+
+  it('asks Zapier to wait as long as a 429 says', async () => {
+    admin().get('/users').reply(429, 'Slow down', { 'Retry-After': '30' });
+
+    const error = await failure(poll());
+
+    expect(error.name).toBe('ThrottledError');
+    expect(messageOf(error)).toBe(
+      'Administration API is limiting the request rate (HTTP 429): Slow down. Zapier will retry in 30 seconds.',
+    );
+  });
+
+  it('refuses a web page', async () => {
+    admin()
+      .get('/users')
+      .reply(200, '<html><title>Hi</title></html>', { 'Content-Type': 'text/html' });
+
+    const error = await failure(poll());
+
+    expect(messageOf(error)).toBe(
+      "Administration API answered with a web page instead of the API (HTTP 200) at https://api.agentfirst.dev. Check the connection's Base URL.",
+    );
+  });
+
+  it.each([
+    ['cut short', '[{"email":"a@b.co","credits":1},{"email":'],
+    ['not JSON', '[{"email":"a@b.co","credits":1} oops'],
+    ['not a list', '{"users":[]}'],
+    ['empty', ''],
+    ['two lists', '[][]'],
+    ['a list with an account missing its credits', '[{"email":"a@b.co"}]'],
+  ])('reports an answer that is %s', async (_case, body) => {
+    admin().get('/users').reply(200, body, { 'Content-Type': 'application/json' });
+
+    const error = await failure(poll());
+
+    expect(messageOf(error)).toBe(
+      "The Administration API answered without a list of accounts (email and credits), which its documentation promises. Check the connection's Base URL.",
+    );
+    expect(cache()).toEqual({});
+  });
+
+  it('reads a long list in chunks, and remembers every account of it', async () => {
+    const many = Array.from({ length: 30_000 }, (_, index) => user(`user${String(index)}`));
+    admin().get('/users').reply(200, many);
+
+    expect(await poll()).toEqual([]);
+    admin()
+      .get('/users')
+      .reply(200, [...many, user('late')]);
+    expect(await appTester(perform, { authData: adminAuth, inputData: {}, meta: {} })).toEqual([
+      { id: 'late@example.com', email: 'late@example.com', credits: 0 },
+    ]);
+  });
+});
+
+describe('New User with its memory in pieces (a large site)', () => {
+  // 8,000 accounts pack to 64 KB: past one value, so two pieces by fingerprint range.
+  const SITE = Array.from({ length: 8_000 }, (_, index) => user(`member${String(index)}`));
+  const pieceOf = (account: Account) => Math.floor((fingerprint(account.email) * 2) / 2 ** 48);
+  /** New accounts, the first `count` whose fingerprint falls in piece `piece`. */
+  const newcomers = (piece: number, count: number) =>
+    Array.from({ length: 100 }, (_, index) => user(`newcomer${String(index)}`))
+      .filter((account) => pieceOf(account) === piece)
+      .slice(0, count);
+
+  it('loses one piece alone: only accounts new in its range are missed, nothing fires twice', async () => {
+    const accounts = [...SITE];
+    const zap = zapOf(pollOf(() => accounts));
+    await zap.turnOn();
+    const pieces = Object.keys(cache()).filter((key) => key.includes(':accounts%3A2.'));
+    expect(pieces).toHaveLength(2);
+    const [lostOne, keptOne] = [newcomers(0, 1), newcomers(1, 1)];
+    accounts.push(...lostOne, ...keptOne);
+
+    dropTesterKey(appTester, pieces[0] ?? '');
+    const fired = await zap.poll();
+
+    // The lost range starts afresh, as a lost memory does: its newcomer is missed, and none of
+    // the 4,000 or so accounts known there fires.
+    expect(fired.map((item) => item.id)).toEqual(keptOne.map((account) => account.email));
+    for (let poll = 0; poll < REPEATS + 1; poll += 1) {
+      expect(await zap.poll()).toEqual([]);
+    }
+    const later = newcomers(0, 2).slice(1);
+    accounts.push(...later);
+    expect((await zap.poll()).map((item) => item.id)).toEqual(later.map((a) => a.email));
   });
 });
