@@ -2,20 +2,20 @@
  * End-to-end tests: the app, through Zapier's own app tester (the Lambda handler), against the
  * sandbox of both APIs on a real loopback socket. Nothing but 127.0.0.1 may be reached. After each
  * test, every request it sent and every answer it got are checked against the APIs' OpenAPI
- * documents (sandbox/conformance.ts).
+ * documents (tools/sandbox/conformance.ts).
  */
 import nock from 'nock';
 import zapier from 'zapier-platform-core';
 
 import App from '../../index';
-import { createConformance, formatViolation } from '../../sandbox/conformance';
-import type { Conformance } from '../../sandbox/conformance';
+import { createConformance, formatViolation } from '../../tools/sandbox/conformance';
+import type { Conformance } from '../../tools/sandbox/conformance';
 import {
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
   startSandbox,
-} from '../../sandbox/server';
-import type { Sandbox, SandboxOptions } from '../../sandbox/server';
+} from '../../tools/sandbox/server';
+import type { Sandbox, SandboxOptions } from '../../tools/sandbox/server';
 import { callable } from '../helpers';
 import type { ZapierRun } from '../support/lambda';
 import { saveTally } from '../support/conformance-report';

@@ -5,7 +5,7 @@ import {
   SANDBOX_DEALAI_KEY_DEFAULT,
   SANDBOX_OWNER_EMAIL,
   startSandbox,
-} from '../../sandbox/server';
+} from '../../tools/sandbox/server';
 import { ADMIN_AUTH, DEALAI_AUTH, call } from './helpers';
 
 describe('sandbox exports', () => {

@@ -3,7 +3,7 @@
  * installed packages the app needs at run time, zip reading, and a child-process environment that
  * cannot leak the project's own node_modules into a process meant to run from an unpacked zip.
  *
- * Compiled by `npm run build:tools` to dist/scripts/project.js; the project root is two levels up.
+ * Compiled by `npm run build:tools` to dist/tools/project.js; the project root is two levels up.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
