@@ -125,6 +125,36 @@ const withEvents = (send: Handler, close: () => Promise<void>): App => ({
   close,
 });
 
+/**
+ * Where `fn` sits in the app definition, as the event's `method` names it
+ * (`creates.add_user.operation.perform`, `authentication.test`, ...): what the app tester finds
+ * for a function it is given.
+ */
+export const methodPathOf = (app: object, fn: unknown): string => {
+  const seen = new Set<unknown>();
+  const search = (node: unknown, at: readonly string[]): string | undefined => {
+    if (node === fn) {
+      return at.join('.');
+    }
+    if (!isRecord(node) || seen.has(node)) {
+      return undefined;
+    }
+    seen.add(node);
+    for (const [key, child] of Object.entries(node)) {
+      const found = search(child, [...at, key]);
+      if (found !== undefined) {
+        return found;
+      }
+    }
+    return undefined;
+  };
+  const found = search(app, []);
+  if (found === undefined) {
+    throw new Error('the function is not in the app definition');
+  }
+  return found;
+};
+
 /** Runs `app` (a definition, or the path of its index.js) in this process, one event a call. */
 export const inProcessApp = (app: object | string, mode: Mode): App => {
   const handler = createAppHandler(app);
