@@ -1,7 +1,7 @@
 /**
  * An edition: the integration for one provider, as a filter over the one definition (index.ts),
  * never a copy of it. `npm run build:zip -- --provider dealai|admin` builds one
- * (scripts/build-zip.ts writes an entry that calls {@link editionOf}).
+ * (tools/zip/build.ts writes an entry that calls {@link editionOf}).
  *
  * An edition
  * - has a connection without the API Provider field: the provider is implied, so every function

@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-import { appLinkOf, parseReleaseArgs, zipsOf } from '../scripts/release';
+import { appLinkOf, parseReleaseArgs, zipsOf } from '../tools/release';
 
 describe('npm run release: its arguments', () => {
   it('releases the whole integration by default, for real', () => {

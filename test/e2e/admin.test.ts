@@ -1,5 +1,5 @@
 import App from '../../index';
-import { SANDBOX_OWNER_EMAIL } from '../../sandbox/server';
+import { SANDBOX_OWNER_EMAIL } from '../../tools/sandbox/server';
 import { failure, messageOf } from '../helpers';
 import { invoke, useSandbox } from './setup';
 

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 
 import { cacheKey } from '../../src/cache';
 import { KEY_TTL_SECONDS } from '../../src/idempotency';
-import { SANDBOX_ADMIN_TOKEN_DEFAULT } from '../../sandbox/server';
+import { SANDBOX_ADMIN_TOKEN_DEFAULT } from '../../tools/sandbox/server';
 import { failure, messageOf } from '../helpers';
 import { execute } from '../support/lambda';
 import type { ZapierRun } from '../support/lambda';

@@ -1,26 +1,29 @@
 /**
- * End-to-end tests: the app, through Zapier's own app tester (the Lambda handler), against the
+ * End-to-end tests: the app, through the harness (tools/harness.ts, the Lambda handler in CLI
+ * mode), against the
  * sandbox of both APIs on a real loopback socket. Nothing but 127.0.0.1 may be reached. After each
  * test, every request it sent and every answer it got are checked against the APIs' OpenAPI
- * documents (sandbox/conformance.ts).
+ * documents (tools/sandbox/conformance.ts).
  */
 import nock from 'nock';
-import zapier from 'zapier-platform-core';
 
 import App from '../../index';
-import { createConformance, formatViolation } from '../../sandbox/conformance';
-import type { Conformance } from '../../sandbox/conformance';
+import { createConformance, formatViolation } from '../../tools/sandbox/conformance';
+import type { Conformance } from '../../tools/sandbox/conformance';
 import {
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
   startSandbox,
-} from '../../sandbox/server';
-import type { Sandbox, SandboxOptions } from '../../sandbox/server';
-import { callable } from '../helpers';
+} from '../../tools/sandbox/server';
+import type { Sandbox, SandboxOptions } from '../../tools/sandbox/server';
+import { inProcessApp, methodPathOf } from '../../tools/harness';
 import type { ZapierRun } from '../support/lambda';
 import { saveTally } from '../support/conformance-report';
 
-export const appTester = zapier.createAppTester(App);
+const app = inProcessApp(App, 'cli');
+
+/** The Zapier run (account and connection) that the running file's `invoke` calls share. */
+let fileRun: ZapierRun | undefined;
 
 export interface Connections {
   sandbox: () => Sandbox;
@@ -50,6 +53,10 @@ export const useSandbox = (options: SandboxOptions = {}): Connections => {
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
     started = await startSandbox({ port: 0, dbPath: ':memory:', ...options, record: true });
+    fileRun = {
+      rpcBase: started.zapier.rpcUrl,
+      token: started.zapier.issueToken({ account: 'e2e', connection: 'e2e' }),
+    };
     conformance = await createConformance();
     // With a token the runtime streams its logs: to the sandbox, never to Zapier's log server.
     process.env.LOGGING_ENDPOINT = started.zapier.logUrl;
@@ -83,9 +90,17 @@ export const useSandbox = (options: SandboxOptions = {}): Connections => {
   };
 };
 
-/** Runs an action's perform (or the connection test) as Zapier would. */
+/**
+ * Runs an action's perform (or the connection test) as Zapier would, with z.cache in the file's
+ * sandbox: one Zapier account and connection for the whole file, as the app tester's cache was.
+ */
 export const invoke = (
   fn: unknown,
   authData: Record<string, string>,
   inputData: Record<string, unknown> = {},
-): Promise<unknown> => appTester(callable(fn), { authData, inputData });
+): Promise<unknown> => {
+  if (fileRun === undefined) {
+    throw new Error('invoke runs in a file that calls useSandbox, after its beforeAll');
+  }
+  return app.execute(methodPathOf(App, fn), { authData, inputData }, fileRun);
+};

@@ -3,7 +3,7 @@
  * (turning the Zap on) only records IDs, later polls fire for IDs not seen before.
  */
 import App from '../../index';
-import { SANDBOX_OWNER_EMAIL, postAsOwner } from '../../sandbox/server';
+import { SANDBOX_OWNER_EMAIL, postAsOwner } from '../../tools/sandbox/server';
 import { MEMORY_TTL_SECONDS } from '../../src/memory';
 import { execute } from '../support/lambda';
 import { zapOf } from '../support/zap';

@@ -1,5 +1,5 @@
 import App from '../../index';
-import { postAsOwner } from '../../sandbox/server';
+import { postAsOwner } from '../../tools/sandbox/server';
 import { failure, messageOf } from '../helpers';
 import { invoke, useSandbox } from './setup';
 

@@ -24,8 +24,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 import nock from 'nock';
 
-import { SANDBOX_ADMIN_TOKEN_DEFAULT, postAsOwner, startSandbox } from '../../sandbox/server';
-import type { Sandbox } from '../../sandbox/server';
+import { SANDBOX_ADMIN_TOKEN_DEFAULT, postAsOwner, startSandbox } from '../../tools/sandbox/server';
+import type { Sandbox } from '../../tools/sandbox/server';
 import { execute } from '../support/lambda';
 
 const SEED = 16;

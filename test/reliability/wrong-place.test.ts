@@ -12,8 +12,8 @@ import nock from 'nock';
 
 import App from '../../index';
 import { INVALID_KEY } from '../../src/client';
-import { startSandbox } from '../../sandbox/server';
-import type { Sandbox } from '../../sandbox/server';
+import { startSandbox } from '../../tools/sandbox/server';
+import type { Sandbox } from '../../tools/sandbox/server';
 import { appTester, callable, failure, messageOf, payloadOf, run } from '../helpers';
 
 interface Stub {

@@ -1,5 +1,5 @@
-import { SANDBOX_OWNER_EMAIL } from '../../sandbox/server';
-import type { Sandbox } from '../../sandbox/server';
+import { SANDBOX_OWNER_EMAIL } from '../../tools/sandbox/server';
+import type { Sandbox } from '../../tools/sandbox/server';
 import { ADMIN_AUTH, call, multiByteEmail, startTestSandbox, stringField } from './helpers';
 import type { ApiResponse, CallOptions } from './helpers';
 

@@ -5,8 +5,8 @@ import {
   parseCliConfig,
   startupMessage,
   USAGE,
-} from '../../sandbox/cli';
-import type { Sandbox } from '../../sandbox/server';
+} from '../../tools/sandbox/cli';
+import type { Sandbox } from '../../tools/sandbox/server';
 
 function fakeSandbox(url: string): Sandbox {
   return {

@@ -1,5 +1,5 @@
 /**
- * The conformance checks (sandbox/conformance.ts) can fail: real sandbox exchanges, and copies of
+ * The conformance checks (tools/sandbox/conformance.ts) can fail: real sandbox exchanges, and copies of
  * them broken one way at a time, each named with what is wrong. Then a sweep drives the sandbox to
  * every status it can give and checks that its answers are what the documents declare.
  */
@@ -8,10 +8,10 @@ import path from 'node:path';
 
 import OpenAPIBackend from 'openapi-backend';
 
-import { createConformance, formatViolation } from '../../sandbox/conformance';
-import type { Conformance } from '../../sandbox/conformance';
-import { SANDBOX_DEALAI_KEY_DEFAULT } from '../../sandbox/server';
-import type { Exchange, Sandbox } from '../../sandbox/server';
+import { createConformance, formatViolation } from '../../tools/sandbox/conformance';
+import type { Conformance } from '../../tools/sandbox/conformance';
+import { SANDBOX_DEALAI_KEY_DEFAULT } from '../../tools/sandbox/server';
+import type { Exchange, Sandbox } from '../../tools/sandbox/server';
 import { saveTally } from '../support/conformance-report';
 import {
   ADMIN_AUTH,
@@ -259,10 +259,10 @@ describe('a broken copy of a request', () => {
     const read = await dealai('GET', '/users');
 
     expect(problemsOf(put)).toEqual([
-      'request: agentfirst-admin has no operation PUT /users (a sandbox-only route belongs in NON_API_ROUTES, sandbox/conformance.ts)',
+      'request: agentfirst-admin has no operation PUT /users (a sandbox-only route belongs in NON_API_ROUTES, tools/sandbox/conformance.ts)',
     ]);
     expect(conformance.check([read]).map(formatViolation)).toEqual([
-      `#${String(conformance.tally().checked)} GET /api/2024-01/whitelabel/users → 404 application/json: dealai-whitelabel has no operation GET /api/2024-01/whitelabel/users (a sandbox-only route belongs in NON_API_ROUTES, sandbox/conformance.ts)`,
+      `#${String(conformance.tally().checked)} GET /api/2024-01/whitelabel/users → 404 application/json: dealai-whitelabel has no operation GET /api/2024-01/whitelabel/users (a sandbox-only route belongs in NON_API_ROUTES, tools/sandbox/conformance.ts)`,
     ]);
   });
 });

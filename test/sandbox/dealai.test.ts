@@ -1,5 +1,5 @@
-import { DEALAI_PREFIX } from '../../sandbox/server';
-import type { Sandbox } from '../../sandbox/server';
+import { DEALAI_PREFIX } from '../../tools/sandbox/server';
+import type { Sandbox } from '../../tools/sandbox/server';
 import { DEALAI_AUTH, call, multiByteEmail, startTestSandbox } from './helpers';
 import type { ApiResponse, CallOptions } from './helpers';
 

@@ -6,8 +6,8 @@ import {
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
   startSandbox,
-} from '../../sandbox/server';
-import type { Sandbox, SandboxOptions } from '../../sandbox/server';
+} from '../../tools/sandbox/server';
+import type { Sandbox, SandboxOptions } from '../../tools/sandbox/server';
 
 export const DEALAI_AUTH = { 'Deal-AI-API-Key': SANDBOX_DEALAI_KEY_DEFAULT };
 export const ADMIN_AUTH = { Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}` };

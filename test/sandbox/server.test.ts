@@ -1,21 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  DEALAI_PREFIX,
-  SANDBOX_ADMIN_TOKEN_DEFAULT,
-  SANDBOX_DEALAI_KEY_DEFAULT,
-  SANDBOX_OWNER_EMAIL,
-  startSandbox,
-} from '../../sandbox/server';
+import { startSandbox } from '../../tools/sandbox/server';
 import { ADMIN_AUTH, DEALAI_AUTH, call } from './helpers';
-
-describe('sandbox exports', () => {
-  it('exposes the documented defaults', () => {
-    expect(SANDBOX_DEALAI_KEY_DEFAULT).toBe('sandbox-dealai-key');
-    expect(SANDBOX_ADMIN_TOKEN_DEFAULT).toBe('sandbox-admin-token');
-    expect(SANDBOX_OWNER_EMAIL).toBe('owner@sandbox.test');
-    expect(DEALAI_PREFIX).toBe('/api/2024-01/whitelabel');
-  });
-});
 
 describe('startSandbox', () => {
   it('listens on a free port by default and reports its URLs', async () => {

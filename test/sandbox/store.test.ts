@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { DEFAULT_OWNER_CREDITS, MAX_CREDITS, SandboxStore } from '../../sandbox/db';
-import type { DealaiUser } from '../../sandbox/db';
-import { startSandbox } from '../../sandbox/server';
+import { DEFAULT_OWNER_CREDITS, MAX_CREDITS, SandboxStore } from '../../tools/sandbox/db';
+import type { DealaiUser } from '../../tools/sandbox/db';
+import { startSandbox } from '../../tools/sandbox/server';
 import { ADMIN_AUTH, DEALAI_AUTH, call, makeTempDir, removeTempDir, stringField } from './helpers';
 
 let dir: string;

@@ -1,5 +1,5 @@
-import { SANDBOX_OWNER_EMAIL, parseIsoDateTime } from '../../sandbox/server';
-import type { Sandbox } from '../../sandbox/server';
+import { SANDBOX_OWNER_EMAIL, parseIsoDateTime } from '../../tools/sandbox/server';
+import type { Sandbox } from '../../tools/sandbox/server';
 import { ADMIN_AUTH, call, startTestSandbox } from './helpers';
 import type { ApiResponse } from './helpers';
 

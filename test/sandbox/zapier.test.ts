@@ -1,8 +1,8 @@
 import path from 'node:path';
 
-import type { Sandbox } from '../../sandbox/server';
-import { startSandbox } from '../../sandbox/server';
-import { RPC_BODY_LIMIT } from '../../sandbox/zapier';
+import type { Sandbox } from '../../tools/sandbox/server';
+import { startSandbox } from '../../tools/sandbox/server';
+import { RPC_BODY_LIMIT } from '../../tools/sandbox/zapier';
 import { ADMIN_AUTH, call, makeTempDir, removeTempDir, startTestSandbox } from './helpers';
 
 interface RpcReply {

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { coverageLines, mergeTallies } from '../../sandbox/conformance';
-import type { Tally } from '../../sandbox/conformance';
+import { coverageLines, mergeTallies } from '../../tools/sandbox/conformance';
+import type { Tally } from '../../tools/sandbox/conformance';
 
 const FOLDER_VARIABLE = 'CONFORMANCE_TALLY_DIR';
 

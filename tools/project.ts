@@ -3,7 +3,8 @@
  * installed packages the app needs at run time, zip reading, and a child-process environment that
  * cannot leak the project's own node_modules into a process meant to run from an unpacked zip.
  *
- * Compiled by `npm run build:tools` to dist/scripts/project.js; the project root is two levels up.
+ * Compiled by `npm run build:tools` to dist/tools/project.js, where the project root is two levels
+ * up; one level up when Jest loads this source from tools/.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +14,10 @@ import zlib from 'node:zlib';
 
 import yauzl from 'yauzl';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+export const ROOT =
+  path.basename(path.dirname(__dirname)) === 'dist'
+    ? path.resolve(__dirname, '..', '..')
+    : path.resolve(__dirname, '..');
 export const BUILD_DIR = path.join(ROOT, 'build');
 export const BUILD_ZIP = path.join(BUILD_DIR, 'build.zip');
 export const SOURCE_ZIP = path.join(BUILD_DIR, 'source.zip');

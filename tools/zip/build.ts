@@ -19,7 +19,7 @@
  * So this does what the CLI's default path does, without the network: it runs the project's
  * `_zapier-build` hook (npm run build: tsc -> dist/) here, copies the project (minus node_modules,
  * VCS and build output) into a fresh folder under the OS temp dir, copies into it only the
- * packages the app loads at run time (runtimePackages in scripts/project.ts: not node-fetch's
+ * packages the app loads at run time (runtimePackages in tools/project.ts: not node-fetch's
  * optional `encoding`, which only the dev tree pulls in), and runs `zapier-platform build
  * --skip-dep-install --skip-validation` there. The CLI then runs its own "Testing build" step
  * (unzips build.zip and loads it with Node 22). The temp folder sits outside the project so
@@ -47,8 +47,8 @@ import {
   runtimePackages,
   zipPaths,
   ZAPIER_CLI,
-} from './project';
-import type { EditionId } from './project';
+} from '../project';
+import type { EditionId } from '../project';
 
 /** Top-level names never copied into the staging folder. */
 const NOT_STAGED = new Set([
@@ -61,7 +61,7 @@ const NOT_STAGED = new Set([
   'zapierwrapper.js',
   'definition.json',
 ]);
-const TOOL_OUTPUT = new Set(['sandbox', 'scripts', 'bench', 'test']);
+const TOOL_OUTPUT = new Set(['tools', 'test']);
 const NEVER_COPIED = /\.(zip|sqlite)(-\w+)?$/;
 
 const stageProject = (stage: string): void => {
@@ -73,7 +73,7 @@ const stageProject = (stage: string): void => {
       });
     }
   }
-  // The app's compiled output only: npm run build:tools also writes dist/{scripts,bench,...}.
+  // The app's compiled output only: npm run build:tools also writes dist/{tools,test}.
   const dist = path.join(ROOT, 'dist');
   fs.cpSync(dist, path.join(stage, 'dist'), {
     recursive: true,

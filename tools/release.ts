@@ -131,7 +131,7 @@ const main = (): void => {
   for (const file of [zips.build, zips.source]) {
     if (!fs.existsSync(file) || fs.statSync(file).mtimeMs < started - 1000) {
       throw new Error(
-        `npm run build:zip${passed.length === 0 ? '' : ` -- ${passed.join(' ')}`} wrote no ${path.relative(ROOT, file)}${provider === undefined ? '' : `: this version of scripts/build-zip.ts builds no editions`}`,
+        `npm run build:zip${passed.length === 0 ? '' : ` -- ${passed.join(' ')}`} wrote no ${path.relative(ROOT, file)}${provider === undefined ? '' : `: this version of tools/zip/build.ts builds no editions`}`,
       );
     }
   }

@@ -1,18 +1,18 @@
 /**
  * `npm run bench`: measures the deployable build (build/build.zip) against Zapier's own minimal
  * app, prints each budget line with PASS / OVER BUDGET, writes the figures to
- * bench/results/latest.json, and exits 1 when a budget is missed.
+ * tools/bench/results/latest.json, and exits 1 when a budget is missed.
  *
  * - build.zip size against Zapier's minimal app, fresh from the registry. Budget: at most 80 KB more.
- * - Cold start: a fresh Node 22 process in the unpacked zip (zipApp, scripts/harness.ts) loads
+ * - Cold start: a fresh Node 22 process in the unpacked zip (zipApp, tools/harness.ts) loads
  *   zapierwrapper.js and answers the first `{command: 'definition'}`; CPU and wall milliseconds
  *   since the process started, alternating runs, medians. Budget: CPU ours / minimal <= 1.10.
  * - Module load: index.js -> dist/ loaded after zapier-platform-core, with file system, network
- *   and handles traced (bench/load-trace.ts). Budget: no file access by our modules other than
+ *   and handles traced (tools/bench/load-trace.ts). Budget: no file access by our modules other than
  *   require(), no network, no new timers or handles.
- * - Requests per action: the story of `npm start` (scripts/story.ts) run through the unpacked
+ * - Requests per action: the story of `npm start` (tools/story.ts) run through the unpacked
  *   zip's handler, each step's requests counted by the sandbox. Budget: each step's floor.
- * - Polls at scale (bench/triggers.ts): both triggers against 50,000 accounts, each poll in a fresh
+ * - Polls at scale (tools/bench/triggers.ts): both triggers against 50,000 accounts, each poll in a fresh
  *   process of the zip run as Lambda runs it. Budgets per poll: requests, log lines per request,
  *   peak RSS, CPU against a bare fetch + JSON.parse, largest cache value, bytes written when
  *   nothing is new, wall time, size returned. `npm run bench:polls -- --accounts 1000000` runs
@@ -23,8 +23,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { buildProjectZip } from '../scripts/build-zip';
-import { zipApp } from '../scripts/harness';
+import { buildProjectZip } from '../zip/build';
+import { zipApp } from '../harness';
 import {
   BUILD_ZIP,
   ROOT,
@@ -38,9 +38,9 @@ import {
   runtimePackages,
   unpackZip,
   zipIsFresh,
-} from '../scripts/project';
-import { runStory } from '../scripts/story';
-import type { StepReport } from '../scripts/story';
+} from '../project';
+import { runStory } from '../story';
+import type { StepReport } from '../story';
 import type { LoadTrace } from './load-trace';
 import { ACCOUNTS, printRun, triggerPolls } from './triggers';
 
@@ -48,8 +48,8 @@ const COLD_RUNS = 21;
 const COLD_BUDGET = 1.1;
 /** The issue's budget: within 80 KB of Zapier's minimal app, the streaming JSON parser included. */
 const SIZE_BUDGET_BYTES = 80 * 1024;
-const LOAD_TRACE = path.join(ROOT, 'dist', 'bench', 'load-trace.js');
-const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
+const LOAD_TRACE = path.join(ROOT, 'dist', 'tools', 'bench', 'load-trace.js');
+const RESULTS = path.join(ROOT, 'tools', 'bench', 'results', 'latest.json');
 
 type Verdict = 'PASS' | 'OVER BUDGET';
 const verdict = (ok: boolean): Verdict => (ok ? 'PASS' : 'OVER BUDGET');

@@ -6,14 +6,14 @@
  * few lines here only read the document for what that library leaves to its user: credentials,
  * declared statuses and media types.
  *
- * Used by the end-to-end tests (test/e2e/setup.ts) and by the story (scripts/story.ts).
+ * Used by the end-to-end tests (test/e2e/setup.ts) and by the story (tools/story.ts).
  */
 import addFormats from 'ajv-formats';
 import OpenAPIBackend, { SetMatchType } from 'openapi-backend';
 import type { Document, Operation, Request, ValidationResult } from 'openapi-backend';
 
-import adminDocument from '../docs/agentfirst-admin.openapi.json';
-import dealaiDocument from '../docs/dealai-whitelabel.openapi.json';
+import adminDocument from '../../docs/agentfirst-admin.openapi.json';
+import dealaiDocument from '../../docs/dealai-whitelabel.openapi.json';
 import type { Exchange } from './server';
 
 /**
@@ -331,7 +331,7 @@ export const createConformance = async (): Promise<Conformance> => {
       operation = undefined;
     }
     if (api === undefined || operation === undefined) {
-      const message = `${api?.name ?? 'no document'} has no operation ${exchange.method} ${exchange.path} (a sandbox-only route belongs in NON_API_ROUTES, sandbox/conformance.ts)`;
+      const message = `${api?.name ?? 'no document'} has no operation ${exchange.method} ${exchange.path} (a sandbox-only route belongs in NON_API_ROUTES, tools/sandbox/conformance.ts)`;
       return [{ exchange: label, side: 'request', message }];
     }
     const name = operationName(operation.method, operation.path);

@@ -1,9 +1,17 @@
 /**
- * Drives the app as Zapier's Lambda does: Lambda events into zapier-platform-core's app handler.
- * The story, the zip smoke test and the bench all go through here.
+ * The one harness that runs the app as Zapier does: Lambda events into zapier-platform-core's app
+ * handler. The tests (test/support/lambda.ts), the story, the zip smoke test and the bench all go
+ * through here. Two modes:
  *
+ * - `cli`: the event carries `calledFromCli`, as `zapier-platform invoke` sends it: the same path,
+ *   with the platform's output checks strict, but without the runtime's patch of Node's http
+ *   module (which keeps one logger per process) and without Lambda's memory line on stdout.
+ * - `lambda`: the event as Lambda gets it, so the runtime patches http and https and logs every
+ *   request z.request did not send.
+ *
+ * - `inProcessApp(app, mode)` runs an app definition (or the index.js at a path) in this process.
  * - `projectApp()` loads the handler in this process from the project's root index.js (what
- *   zapierwrapper.js loads), the way `npm start` runs the story.
+ *   zapierwrapper.js loads), in CLI mode, the way `npm start` runs the story.
  * - `zipApp(dir)` runs this file in a fresh Node 22 process whose working directory is an unpacked
  *   build.zip, loads that folder's zapierwrapper.js exactly as Lambda does, and passes events over
  *   IPC. Its environment cannot add module folders, so everything comes from the zip.
@@ -15,6 +23,8 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+
+import zapier from 'zapier-platform-core';
 
 import { ROOT, isolatedEnv } from './project';
 
@@ -72,32 +82,35 @@ const callable = (value: unknown, what: string): ((...args: unknown[]) => unknow
   };
 };
 
-/**
- * The handler of the app in `appDir`, with modules resolved from there: its zapierwrapper.js when
- * `viaWrapper` (a built zip), else zapier-platform-core's createAppHandler on its index.js, which
- * is the call zapierwrapper.js makes (the typings leave createAppHandler out).
- */
-const loadHandler = (appDir: string, viaWrapper: boolean): Handler => {
-  const requireFromApp = createRequire(path.join(appDir, 'index.js'));
-  const member = (id: string, key: string): unknown => {
-    const exported: unknown = requireFromApp(id);
-    return isRecord(exported) ? exported[key] : undefined;
-  };
-  const run = viaWrapper
-    ? callable(member('./zapierwrapper.js', 'handler'), 'zapierwrapper.js handler')
-    : callable(
-        callable(
-          member('zapier-platform-core', 'createAppHandler'),
-          'createAppHandler',
-        )(path.join(appDir, 'index.js')),
-        'the handler createAppHandler made',
-      );
+/** The handler of the built zip unpacked in `appDir`, through its zapierwrapper.js as Lambda does. */
+const loadHandler = (appDir: string): Handler => {
+  const exported: unknown = createRequire(path.join(appDir, 'index.js'))('./zapierwrapper.js');
+  const run = callable(
+    isRecord(exported) ? exported.handler : undefined,
+    'zapierwrapper.js handler',
+  );
   // The handler answers `{ results, status }`; `results` is what the method returned.
+  return async (event) => resultsOf(await run(event));
+};
+
+/** `cli`: the event says calledFromCli, as `zapier-platform invoke` sends it; `lambda`: as Lambda. */
+export type Mode = 'cli' | 'lambda';
+
+/**
+ * zapier-platform-core's Lambda handler for an app definition or the index.js at a path (the call
+ * zapierwrapper.js makes; the typings leave createAppHandler out), from this project's core.
+ * It answers the handler's whole output (`{ results, status }`).
+ */
+export const createAppHandler = (app: object | string): Handler => {
+  const factory = callable(Reflect.get(zapier, 'createAppHandler'), 'createAppHandler');
+  const handler = callable(factory(app), 'the handler createAppHandler made');
   return async (event) => {
-    const output: unknown = await run(event);
-    return isRecord(output) ? output.results : undefined;
+    const output: unknown = await handler(event);
+    return output;
   };
 };
+
+const resultsOf = (output: unknown): unknown => (isRecord(output) ? output.results : undefined);
 
 const withEvents = (send: Handler, close: () => Promise<void>): App => ({
   definition: () => send({ command: 'definition' }),
@@ -112,15 +125,48 @@ const withEvents = (send: Handler, close: () => Promise<void>): App => ({
   close,
 });
 
-export const projectApp = (): App => {
-  const handler = loadHandler(ROOT, false);
-  // calledFromCli, as `zapier-platform invoke` sends it: the same path without Lambda's
-  // per-call memory line on this process's stdout.
+/**
+ * Where `fn` sits in the app definition, as the event's `method` names it
+ * (`creates.add_user.operation.perform`, `authentication.test`, ...): what the app tester finds
+ * for a function it is given.
+ */
+export const methodPathOf = (app: object, fn: unknown): string => {
+  const seen = new Set<unknown>();
+  const search = (node: unknown, at: readonly string[]): string | undefined => {
+    if (node === fn) {
+      return at.join('.');
+    }
+    if (!isRecord(node) || seen.has(node)) {
+      return undefined;
+    }
+    seen.add(node);
+    for (const [key, child] of Object.entries(node)) {
+      const found = search(child, [...at, key]);
+      if (found !== undefined) {
+        return found;
+      }
+    }
+    return undefined;
+  };
+  const found = search(app, []);
+  if (found === undefined) {
+    throw new Error('the function is not in the app definition');
+  }
+  return found;
+};
+
+/** Runs `app` (a definition, or the path of its index.js) in this process, one event a call. */
+export const inProcessApp = (app: object | string, mode: Mode): App => {
+  const handler = createAppHandler(app);
+  const flags = mode === 'cli' ? { calledFromCli: true } : {};
   return withEvents(
-    (event) => handler({ ...event, calledFromCli: true }),
+    async (event) => resultsOf(await handler({ ...event, ...flags })),
     () => Promise.resolve(),
   );
 };
+
+/** The project's compiled app (root index.js, what zapierwrapper.js loads), in CLI mode. */
+export const projectApp = (): App => inProcessApp(path.join(ROOT, 'index.js'), 'cli');
 
 type Message = { id: number } & ({ op: 'event'; event: LambdaEvent } | { op: 'modules' });
 interface Timing {
@@ -245,7 +291,7 @@ const serve = (send: (reply: Reply) => void): void => {
         core: createRequire(path.join(appDir, 'index.js')).resolve('zapier-platform-core'),
       };
     }
-    handler ??= loadHandler(appDir, true);
+    handler ??= loadHandler(appDir);
     return handler(message.event);
   };
   process.on('message', (message: Message) => {

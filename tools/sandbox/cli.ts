@@ -122,20 +122,6 @@ export function startupMessage(sandbox: Sandbox, config: CliConfig): string {
   ].join('\n');
 }
 
-/** Hides Node's "SQLite is an experimental feature" warning; every other warning still prints. */
-function hideSqliteExperimentalWarning(): void {
-  const listeners = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (warning) => {
-    if (warning.name === 'ExperimentalWarning' && warning.message.includes('SQLite')) {
-      return;
-    }
-    for (const listener of listeners) {
-      listener(warning);
-    }
-  });
-}
-
 async function main(): Promise<void> {
   let config: CliConfig;
   try {
@@ -174,9 +160,6 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  // node:sqlite emits its warning on the next tick, so this runs in time even though the imports
-  // above have already loaded it.
-  hideSqliteExperimentalWarning();
   main().catch((error: unknown) => {
     process.stderr.write(`Sandbox failed to start: ${String(error)}\n`);
     process.exitCode = 1;

@@ -1,14 +1,14 @@
 /**
  * `npm run test:zip`: proves build/build.zip is deployable, using only what is inside it.
  *
- * 1. Builds build/build.zip (scripts/build-zip.ts) unless it exists and is newer than every build
+ * 1. Builds build/build.zip (tools/zip/build.ts) unless it exists and is newer than every build
  *    input (package.json, package-lock.json, .zapierapprc, index.*, tsconfig*, src/**).
- * 2. Reads the zip (readZip in scripts/project.ts, every entry's CRC-32 checked) and checks its
+ * 2. Reads the zip (readZip in tools/project.ts, every entry's CRC-32 checked) and checks its
  *    file list: every file the integration needs is there, and nothing else is: only index.js,
  *    zapierwrapper.js, definition.json, package.json, dist/index.js, dist/package.json, dist/src/**
- *    and node_modules/** of the packages the app loads (runtimePackages in scripts/project.ts).
+ *    and node_modules/** of the packages the app loads (runtimePackages in tools/project.ts).
  * 3. Unpacks it into a fresh folder under the OS temp dir (no node_modules above it) and runs it
- *    in a Node 22 process there (zipApp in scripts/harness.ts), which loads zapierwrapper.js and
+ *    in a Node 22 process there (zipApp in tools/harness.ts), which loads zapierwrapper.js and
  *    calls its Lambda handler, as Zapier does, with `{command: 'definition'}`, then
  *    `authentication.test` (good key, then bad key), Add User and Find User against the local
  *    sandbox of the Administration API. It checks the answers, the number of requests each took,
@@ -38,9 +38,9 @@ import {
   startSandbox,
 } from '../sandbox/server';
 import type { Sandbox } from '../sandbox/server';
-import { buildProjectZip } from './build-zip';
-import { zipApp } from './harness';
-import type { Bundle, ZipApp } from './harness';
+import { buildProjectZip } from './build';
+import { zipApp } from '../harness';
+import type { Bundle, ZipApp } from '../harness';
 import {
   ROOT,
   ZAPIER_CLI,
@@ -57,8 +57,8 @@ import {
   unpackZip,
   zipIsFresh,
   zipPaths,
-} from './project';
-import type { EditionId, RuntimePackage, ZipEntry } from './project';
+} from '../project';
+import type { EditionId, RuntimePackage, ZipEntry } from '../project';
 
 const ROOT_FILES = [
   'index.js',
@@ -100,7 +100,7 @@ const list = (items: readonly string[], max = 8): string =>
     ? items.join(', ')
     : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 
-/** The filter that only an edition's entry loads (see scripts/build-zip.ts). */
+/** The filter that only an edition's entry loads (see tools/zip/build.ts). */
 const EDITIONS_MODULE = path.join(ROOT, 'dist', 'src', 'editions.js');
 const EDITIONS_FILE = 'dist/src/editions.js';
 

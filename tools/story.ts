@@ -1,6 +1,6 @@
 /**
  * The main job (`npm start`): a realistic story run through the built integration as Zapier runs
- * it (Lambda events into the app's handler, scripts/harness.ts), against the local sandbox of both
+ * it (Lambda events into the app's handler, tools/harness.ts), against the local sandbox of both
  * APIs on a free loopback port with a throwaway in-memory database. Each step prints what it sent
  * and got; a failed step is named and the process exits non-zero. The bench runs the same story
  * through the built zip and counts each step's requests.
@@ -11,16 +11,16 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { checkExchanges, formatViolation } from '../sandbox/conformance';
+import { checkExchanges, formatViolation } from './sandbox/conformance';
 import {
   SANDBOX_ADMIN_TOKEN_DEFAULT,
   SANDBOX_DEALAI_KEY_DEFAULT,
   SANDBOX_ONLY_PREFIX,
   postAsOwner,
   startSandbox,
-} from '../sandbox/server';
+} from './sandbox/server';
 import { projectApp } from './harness';
-import type { Sandbox } from '../sandbox/server';
+import type { Sandbox } from './sandbox/server';
 import type { App, Bundle, Rpc } from './harness';
 
 type Result = Record<string, unknown>;

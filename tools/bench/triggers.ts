@@ -1,7 +1,7 @@
 /**
  * The polling triggers at the scale of a large white-label site, run as Zapier's Lambda runs them:
  * the sandbox holds N accounts (every tenth under the Credits Running Low threshold of 100), and
- * each poll runs through the built zip's handler (scripts/harness.ts) in a fresh Node 22 process,
+ * each poll runs through the built zip's handler (tools/harness.ts) in a fresh Node 22 process,
  * without `calledFromCli` (so the runtime's http patch would be on, unless the app skips it), with
  * the sandbox as Zapier's cache (rpc_base and a token) and as its log server (LOGGING_ENDPOINT),
  * whose RPC body limit is 1 MiB.
@@ -15,7 +15,7 @@
  * - wall time (Zapier stops a step after 30 s) and what the poll returns (6 MB at most).
  *
  * `npm run bench:polls -- [--accounts 50000,1000000] [--zip <file>]` runs only this part (building
- * the zip when it is stale) and writes bench/results/polls-<N>.json for each N; `--zip` measures
+ * the zip when it is stale) and writes tools/bench/results/polls-<N>.json for each N; `--zip` measures
  * another build instead (an earlier release, to compare; polls-<N>-<its folder>.json).
  * `npm run bench` runs it at 50,000 among the rest.
  */
@@ -34,10 +34,10 @@ import {
   startSandbox,
 } from '../sandbox/server';
 import type { Sandbox } from '../sandbox/server';
-import { buildProjectZip } from '../scripts/build-zip';
-import { zipApp } from '../scripts/harness';
-import type { Bundle, Rpc } from '../scripts/harness';
-import { BUILD_ZIP, ROOT, isolatedEnv, readZip, unpackZip, zipIsFresh } from '../scripts/project';
+import { buildProjectZip } from '../zip/build';
+import { zipApp } from '../harness';
+import type { Bundle, Rpc } from '../harness';
+import { BUILD_ZIP, ROOT, isolatedEnv, readZip, unpackZip, zipIsFresh } from '../project';
 
 export const ACCOUNTS = 50_000;
 const BELOW_EVERY = 10;
@@ -57,7 +57,7 @@ export const GOAL_VALUE_BYTES = 256 * 1024;
 export const MAX_QUIET_WRITE_BYTES = 64 * 1024;
 /** Zapier stops a step after 30 s. */
 export const MAX_WALL_MS = 30_000;
-const BARE = path.join(ROOT, 'dist', 'bench', 'bare-parse.js');
+const BARE = path.join(ROOT, 'dist', 'tools', 'bench', 'bare-parse.js');
 
 const IDENTITY = { account: 'bench-reseller', connection: 'bench-admin' };
 
@@ -423,7 +423,7 @@ export const printRun = (run: ScaleRun, say: (line: string) => void): void => {
   );
 };
 
-const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+const RESULTS_DIR = path.join(ROOT, 'tools', 'bench', 'results');
 
 if (require.main === module) {
   const main = async (): Promise<void> => {

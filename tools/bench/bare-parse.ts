@@ -1,11 +1,11 @@
 /**
- * The CPU yardstick of the poll bench (bench/triggers.ts), run in a fresh Node 22 process: a bare
+ * The CPU yardstick of the poll bench (tools/bench/triggers.ts), run in a fresh Node 22 process: a bare
  * fetch of GET /users and JSON.parse of the answer, nothing else. Prints one JSON line: CPU
  * milliseconds of the fetch and the parse, peak RSS in kilobytes, the answer's bytes and length.
  *
- * Usage: node dist/bench/bare-parse.js <url> <bearer token>
+ * Usage: node dist/tools/bench/bare-parse.js <url> <bearer token>
  */
-import { peakRssKb } from '../scripts/harness';
+import { peakRssKb } from '../harness';
 
 const main = async (): Promise<void> => {
   const [url, token] = process.argv.slice(2);

@@ -10,6 +10,8 @@
  * The Zapier side (./zapier) keeps its tokens in `zapier_tokens` and the integration's cache
  * (`z.cache`) in `zcache`, one row per partition and key, with an optional expiry time.
  */
+import './quiet-sqlite';
+
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
