@@ -1,0 +1,236 @@
+/**
+ * `npm run docs`: writes the reference of every step into docs/reference/, generated from the
+ * definition (index.ts, and src/editions.ts for the editions): one page per provider of the
+ * integration, one per edition. Each step's fields and output fields are resolved as the editor
+ * asks for them, one `…operation.inputFields` (or `outputFields`) event through the app's handler
+ * with the connection's authData. test/docs.test.ts fails when the pages on disk are stale.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import * as zapier from 'zapier-platform-core';
+
+import App from '../index';
+import { editionOf } from '../src/editions';
+import { PROVIDERS, runsOn } from '../src/providers';
+import type { ProviderId, StepKind } from '../src/providers';
+
+type Json = Record<string, unknown>;
+
+const isRecord = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** The folder the pages go to, relative to the project. */
+export const REFERENCE_DIR = path.join('docs', 'reference');
+
+const KINDS: readonly StepKind[] = ['triggers', 'creates', 'searches'];
+const KIND_NAMES: Record<StepKind, string> = {
+  triggers: 'Trigger',
+  creates: 'Action',
+  searches: 'Search',
+};
+const PROVIDER_IDS: readonly ProviderId[] = ['dealai', 'admin'];
+
+/** Runs one method of `app` as Zapier's editor does and returns its `results`. */
+const execute = async (app: object, method: string, authData: Json): Promise<unknown> => {
+  const factory: unknown = Reflect.get(zapier, 'createAppHandler');
+  if (typeof factory !== 'function') {
+    throw new Error('zapier-platform-core has no createAppHandler');
+  }
+  const handler: unknown = Reflect.apply(factory, zapier, [app]);
+  if (typeof handler !== 'function') {
+    throw new Error('createAppHandler returned no handler');
+  }
+  const output: unknown = await Reflect.apply(handler, undefined, [
+    { command: 'execute', method, bundle: { authData, inputData: {} }, calledFromCli: true },
+  ]);
+  return isRecord(output) ? output.results : undefined;
+};
+
+const fieldsOf = async (app: object, method: string, authData: Json): Promise<Json[]> => {
+  const results = await execute(app, method, authData);
+  if (!Array.isArray(results)) {
+    throw new Error(`${method} answered no list of fields`);
+  }
+  return results.filter(isRecord);
+};
+
+/** One line of Markdown per choice list: `value` (label). */
+const choicesOf = (field: Json): string => {
+  if (!Array.isArray(field.choices)) {
+    return '';
+  }
+  const choices = field.choices.map((choice: unknown) =>
+    isRecord(choice)
+      ? `\`${text(choice.value)}\` (${text(choice.label)})`
+      : `\`${JSON.stringify(choice)}\``,
+  );
+  return ` Choices: ${choices.join(', ')}.`;
+};
+
+const oneLine = (value: string): string => value.replace(/\s*\n\s*/g, ' ').trim();
+
+const inputLine = (field: Json): string => {
+  if (field.type === 'copy') {
+    return `- _Note shown in the editor:_ ${oneLine(text(field.helpText))}`;
+  }
+  const facts = [
+    `\`${text(field.key)}\``,
+    text(field.type) || 'string',
+    field.required === true ? 'required' : 'optional',
+    ...(typeof field.default === 'string' ? [`default \`${field.default}\``] : []),
+  ];
+  const help = oneLine(text(field.helpText));
+  return `- **${text(field.label) || text(field.key)}** (${facts.join(', ')})${help ? `: ${help}` : ''}${choicesOf(field)}`;
+};
+
+const outputLine = (field: Json): string =>
+  `- \`${text(field.key)}\`${text(field.label) ? `: ${text(field.label)}` : ''}${
+    field.type === undefined ? '' : ` (${text(field.type)})`
+  }`;
+
+interface Page {
+  file: string;
+  title: string;
+  intro: string;
+  app: object;
+  provider: ProviderId;
+  authData: Json;
+}
+
+const pages = (): Page[] =>
+  PROVIDER_IDS.flatMap((provider) => {
+    const name = PROVIDERS[provider].label;
+    return [
+      {
+        file: `${provider}.md`,
+        title: `The integration, connected to ${name}`,
+        intro: `What the combined integration (both providers, \`index.ts\`) shows on a connection whose API Provider is \`${provider}\` (${name}).`,
+        app: App,
+        provider,
+        authData: { provider },
+      },
+      {
+        file: `edition-${provider}.md`,
+        title: `The ${name} edition`,
+        intro: `The integration filtered for ${name} (\`editionOf(app, '${provider}')\` in \`src/editions.ts\`, built by \`npm run build:zip -- --provider ${provider}\`): its connection has no API Provider field.`,
+        app: editionOf(App, provider),
+        provider,
+        authData: {},
+      },
+    ];
+  });
+
+const renderPage = async (page: Page): Promise<string> => {
+  const definition: Json = isRecord(page.app) ? page.app : {};
+  const auth = isRecord(definition.authentication) ? definition.authentication : {};
+  const connection = (Array.isArray(auth.fields) ? auth.fields : []).filter(isRecord);
+  const lines = [
+    '<!-- Generated by `npm run docs` (tools/docs.ts) from the definition. Do not edit. -->',
+    '',
+    `# ${page.title}`,
+    '',
+    page.intro,
+    '',
+    '## Connection',
+    '',
+    ...connection.map(inputLine),
+  ];
+  const unavailable: string[] = [];
+  for (const kind of KINDS) {
+    const group = isRecord(definition[kind]) ? definition[kind] : {};
+    for (const [key, step] of Object.entries(group)) {
+      const display = isRecord(step) && isRecord(step.display) ? step.display : {};
+      const label = text(display.label);
+      if (!runsOn(page.provider, kind, key)) {
+        unavailable.push(`${label} (\`${kind}.${key}\`)`);
+        continue;
+      }
+      const method = `${kind}.${key}.operation`;
+      const inputs = await fieldsOf(page.app, `${method}.inputFields`, page.authData);
+      const outputs = await fieldsOf(page.app, `${method}.outputFields`, page.authData);
+      lines.push(
+        '',
+        `## ${label} (\`${kind}.${key}\`)`,
+        '',
+        `${KIND_NAMES[kind]} on ${PROVIDERS[page.provider].label}. ${oneLine(text(display.description))}`,
+        '',
+        '### Input fields',
+        '',
+        ...(inputs.length === 0 ? ['None.'] : inputs.map(inputLine)),
+        '',
+        '### Output fields',
+        '',
+        ...(outputs.length === 0 ? ['None declared.'] : outputs.map(outputLine)),
+      );
+    }
+  }
+  const searchOrCreates = isRecord(definition.searchOrCreates) ? definition.searchOrCreates : {};
+  for (const [key, item] of Object.entries(searchOrCreates)) {
+    const display = isRecord(item) && isRecord(item.display) ? item.display : {};
+    const search = isRecord(item) ? text(item.search) : '';
+    const create = isRecord(item) ? text(item.create) : '';
+    if (!runsOn(page.provider, 'searches', search) || !runsOn(page.provider, 'creates', create)) {
+      unavailable.push(`${text(display.label)} (\`searchOrCreates.${key}\`)`);
+      continue;
+    }
+    lines.push(
+      '',
+      `## ${text(display.label)} (\`searchOrCreates.${key}\`)`,
+      '',
+      `Search or create on ${PROVIDERS[page.provider].label}. ${oneLine(text(display.description))} Runs the search \`searches.${search}\`, then the create \`creates.${create}\` when it finds nothing: their fields above.`,
+    );
+  }
+  if (unavailable.length > 0) {
+    lines.push(
+      '',
+      '## Not available on this provider',
+      '',
+      'Listed in the editor, these fail before any request, naming the connection they need:',
+      '',
+      ...unavailable.map((item) => `- ${item}`),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+};
+
+const renderIndex = (list: readonly Page[]): string =>
+  [
+    '<!-- Generated by `npm run docs` (tools/docs.ts) from the definition. Do not edit. -->',
+    '',
+    '# Reference of the steps',
+    '',
+    'Every step as the Zap editor shows it: label, description and provider; each input field with its help text, choices and whether it is required; the output fields. One page per provider of the combined integration, one per edition.',
+    '',
+    ...list.map((page) => `- [${page.title}](${page.file})`),
+    '',
+  ].join('\n');
+
+/** Every page of the reference: file name (in docs/reference/) → its Markdown. */
+export const render = async (): Promise<Map<string, string>> => {
+  const list = pages();
+  const out = new Map<string, string>([['README.md', renderIndex(list)]]);
+  for (const page of list) {
+    out.set(page.file, await renderPage(page));
+  }
+  return out;
+};
+
+const main = async (): Promise<void> => {
+  const dir = path.resolve(__dirname, '..', '..', REFERENCE_DIR);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [file, content] of await render()) {
+    fs.writeFileSync(path.join(dir, file), content);
+  }
+  console.log(`wrote ${REFERENCE_DIR}/`);
+};
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
