@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-import { ROOT, isolatedEnv } from './project';
+import { ROOT, isRecord, isolatedEnv } from './project';
 
 export interface Bundle {
   authData: Record<string, string>;
@@ -58,9 +58,6 @@ export interface ZipApp extends App {
 }
 
 type Handler = (event: LambdaEvent) => Promise<unknown>;
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
 
 const callable = (value: unknown, what: string): ((...args: unknown[]) => unknown) => {
   if (typeof value !== 'function') {

@@ -19,11 +19,9 @@ import type { Staleness } from './ordering';
 import { PROVIDERS, runsOn } from './providers';
 import type { ProviderId } from './providers';
 import type { StepKind } from './providers';
+import { isRecord } from './records';
 
 type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The value when it is a record, else an empty one: definitions are read defensively. */
 const recordOf = (value: unknown): Json => (isRecord(value) ? value : {});
@@ -32,13 +30,13 @@ const KINDS: readonly StepKind[] = ['triggers', 'creates', 'searches'];
 
 // What each edition shows instead of the integration's description and sample (whose sample
 // holds only the keys both providers return). Only an edition loads this module.
-export const addUserDescriptions: Record<ProviderId, string> = {
+const addUserDescriptions: Record<ProviderId, string> = {
   dealai: 'Creates a user on your white-label site, with a role and an optional invitation email.',
   admin:
     "Creates a user's account on your white-label site, with optional starting credits, and returns the account's API token.",
 };
 
-export const addUserSamples = {
+const addUserSamples = {
   dealai: {
     provider: 'dealai',
     email: 'jane.doe@example.com',
@@ -63,12 +61,12 @@ export const addUserSamples = {
   },
 } as const satisfies Record<ProviderId, (AddedOnDealai | AddedOnAdmin) & Output>;
 
-export const removeUserDescriptions: Record<ProviderId, string> = {
+const removeUserDescriptions: Record<ProviderId, string> = {
   dealai: 'Deletes a user from your white-label site, for good: Deal.ai does not deactivate.',
   admin: "Deactivates a user's account on your white-label site and sets its credits to zero.",
 };
 
-export const removeUserSamples = {
+const removeUserSamples = {
   dealai: {
     provider: 'dealai',
     email: 'jane.doe@example.com',

@@ -15,7 +15,7 @@
  *
  * A step that can apply a change twice when replayed (a credit grant) gets the same guard without
  * a key: only a failed run whose write may have been applied is remembered, under the request's
- * fingerprint, for
+ * digest, for
  * {@link GUARD_TTL_SECONDS}, so that Zapier's replay of a "may have been applied" error sends
  * nothing (see {@link Delivery.guard}).
  */
@@ -63,7 +63,7 @@ export const PENDING_STALE_MS = 60_000;
 /** Keys as long as Stripe's own idempotency keys; anything longer is a mapping mistake. */
 export const MAX_KEY_CHARS = 255;
 
-export type Primitive = string | number | boolean | null;
+type Primitive = string | number | boolean | null;
 export type Output = Readonly<Record<string, Primitive>>;
 
 export interface Delivery {
@@ -96,7 +96,7 @@ type Entry =
   | { state: 'unknown'; request: string; at: string };
 
 /** Reads an Idempotency Key input: trimmed, `undefined` when empty, refused when too long. */
-export const readIdempotencyKey = (z: ZObject, value: unknown): string | undefined => {
+const readIdempotencyKey = (z: ZObject, value: unknown): string | undefined => {
   const key = readText(value);
   if (key !== undefined && characters(key).length > MAX_KEY_CHARS) {
     throw invalid(
@@ -108,7 +108,7 @@ export const readIdempotencyKey = (z: ZObject, value: unknown): string | undefin
   return key;
 };
 
-const fingerprint = (request: Json): string =>
+const requestDigest = (request: Json): string =>
   createHash('sha256').update(JSON.stringify(request)).digest('base64url');
 
 const isPrimitive = (value: unknown): value is Primitive =>
@@ -250,7 +250,7 @@ const guarded = async <T extends Output>(
     scope: ['user', 'auth'],
     namespace: ['maybe-applied', provider.id, baseUrl, delivery.action],
   });
-  const name = fingerprint(delivery.request);
+  const name = requestDigest(delivery.request);
   let held: unknown;
   try {
     held = await cache.get(name);
@@ -298,7 +298,7 @@ export const once = async <T extends Output>(
     scope: ['user', 'auth'],
     namespace: ['idempotency', provider.id, baseUrl, delivery.action],
   });
-  const request = fingerprint(delivery.request);
+  const request = requestDigest(delivery.request);
   const run = randomUUID();
   const pending: Entry = { state: 'pending', run, request, since: new Date().toISOString() };
   let claimed: boolean;

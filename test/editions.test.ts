@@ -8,14 +8,12 @@ import { editionOf } from '../src/editions';
 import { STEPS, stepsOf } from '../src/providers';
 import { admin, ADMIN_KEY, appTester, callable, dealai, DEALAI_KEY, run } from './helpers';
 import { createAppHandler } from './support/lambda';
+import { isRecord } from '../src/records';
 
 const dealaiEdition = editionOf(App, 'dealai');
 const adminEdition = editionOf(App, 'admin');
 
 type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `edition[kind][key].operation`, as the edition holds it. */
 const operationOf = (edition: Json, kind: string, key: string): { perform?: unknown } => {

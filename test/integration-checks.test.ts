@@ -15,11 +15,9 @@ import {
   titleCase,
 } from './support/integration-checks';
 import type { Finding } from './support/integration-checks';
+import { isRecord } from '../src/records';
 
 type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A deep copy of the real definition (serialized as Zapier's checks see it) to break. */
 const copy = (): Json => structuredClone(definitionOf(App));

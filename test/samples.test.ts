@@ -13,6 +13,7 @@ import type { ProviderId } from '../src/providers';
 import { admin, adminAuth, dealai, dealaiAuth, dealaiWithInvalidKey } from './helpers';
 import { execute } from './support/lambda';
 import { RUN, allowLogStream, fakeCache } from './support/zcache';
+import { isRecord } from '../src/records';
 
 const EMAIL = 'jane@example.com';
 const TOKEN = 'a1-newAccountSecretToken0123456789';
@@ -24,9 +25,6 @@ afterEach(() => {
 });
 
 type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const sampleOf = (app: object, path: string): string[] => {
   const [kind = '', key = ''] = path.split('.');

@@ -20,7 +20,7 @@ import { callable } from '../helpers';
 import type { ZapierRun } from '../support/lambda';
 import { saveTally } from '../support/conformance-report';
 
-export const appTester = zapier.createAppTester(App);
+const appTester = zapier.createAppTester(App);
 
 export interface Connections {
   sandbox: () => Sandbox;

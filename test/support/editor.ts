@@ -5,6 +5,7 @@
  * fields.
  */
 import { createAppHandler } from './lambda';
+import { isRecord } from '../../src/records';
 
 export interface Field {
   key: string;
@@ -28,9 +29,6 @@ export interface StepView {
 }
 
 type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : undefined;

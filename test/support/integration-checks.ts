@@ -15,6 +15,7 @@
  * and by their index when they have none.
  */
 import { name as packageName } from '../../package.json';
+import { isRecord } from '../../src/records';
 
 export interface Finding {
   code: string;
@@ -36,7 +37,7 @@ export interface CheckOptions {
  * Why a create computes some of its input fields. Each still lists Email (and its other fields
  * that every connection shows) statically, so that Zap templates can fill them in.
  */
-export const DYNAMIC_INPUT_REASONS: Readonly<Record<string, string>> = {
+const DYNAMIC_INPUT_REASONS: Readonly<Record<string, string>> = {
   'creates.add_user':
     "the profile fields (Deal.ai) and Starting Credits (Administration API) follow the connection's provider",
   'creates.change_role': 'Role offers the roles listed on the connection as a dropdown',
@@ -49,13 +50,10 @@ export const DYNAMIC_INPUT_REASONS: Readonly<Record<string, string>> = {
  * title lives on Zapier (set by `zapier-platform register`). Matching ignores case, spaces and
  * punctuation, so "Whitelabel Users" and "white-label users" both count.
  */
-export const APP_NAMES: readonly string[] = [
-  packageName,
-  packageName.replace(/[-_ ]?zapier$/i, ''),
-];
+const APP_NAMES: readonly string[] = [packageName, packageName.replace(/[-_ ]?zapier$/i, '')];
 
 /** Third-person verbs a create's description may start with (DESC). */
-export const CREATE_VERBS: ReadonlySet<string> = new Set([
+const CREATE_VERBS: ReadonlySet<string> = new Set([
   'Activates',
   'Adds',
   'Appends',
@@ -100,7 +98,7 @@ export const CREATE_VERBS: ReadonlySet<string> = new Set([
 ]);
 
 /** Words a Title Case label may keep in lower case, except as its first word (D018). */
-export const SMALL_WORDS: ReadonlySet<string> = new Set([
+const SMALL_WORDS: ReadonlySet<string> = new Set([
   'a',
   'an',
   'and',
@@ -125,7 +123,7 @@ export const SMALL_WORDS: ReadonlySet<string> = new Set([
 ]);
 
 /** D011: help text shorter than this adds nothing a label could not say. */
-export const MIN_HELP_TEXT_CHARS = 20;
+const MIN_HELP_TEXT_CHARS = 20;
 
 const FUNCTION_MARKER = /^\$func\$\d+\$[tf]\$$/;
 const ACTION_GROUPS = ['triggers', 'searches', 'creates'] as const;
@@ -163,9 +161,6 @@ const FILLER: ReadonlySet<string> = new Set([
 ]);
 
 type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const isDynamic = (value: unknown): boolean =>
   typeof value === 'string' && FUNCTION_MARKER.test(value);
@@ -810,7 +805,7 @@ const poll: Check = (app) =>
       });
     });
 
-export const CHECKS: Readonly<Record<string, Check>> = {
+const CHECKS: Readonly<Record<string, Check>> = {
   D002: d002,
   D003: d003,
   D007: d007,

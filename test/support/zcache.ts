@@ -9,10 +9,10 @@ import nock from 'nock';
 import type { ZapierRun } from './lambda';
 
 export const RPC_ORIGIN = 'https://rpc.zapier.test';
-export const LOG_ORIGIN = 'https://logs.zapier.test';
+const LOG_ORIGIN = 'https://logs.zapier.test';
 export const RUN: ZapierRun = { rpcBase: `${RPC_ORIGIN}/cli`, token: 'zt-unit-token' };
 
-export interface RpcCall {
+interface RpcCall {
   method: string;
   params: unknown[];
 }
