@@ -104,53 +104,164 @@ describe('the real app', () => {
   });
 });
 
-describe('D002: auth field help text links to where the credential is found', () => {
-  it('flags a key field whose help text has no link', () => {
-    expect(
-      breakWith((app) => {
-        set(
-          app,
-          'authentication.fields.apiKey.helpText',
-          'The API key, from the Account Settings page of your dashboard.',
-        );
-      }),
-    ).toEqual([{ code: 'D002', key: 'authentication.fields.apiKey.helpText' }]);
-  });
-
-  it('flags a password field without help text', () => {
-    expect(
-      breakWith((app) => {
+/**
+ * The rules that read one value each: one broken copy per rule proves the check can fail, and the
+ * cases where the reference says a value passes (or where this file adds an exception) are pinned
+ * beside it. The subtle rules (D008, D010, D011, D018, D023, D024, DESC, POLL) have their own
+ * blocks below.
+ */
+describe('the plain rules', () => {
+  const rows: [string, (app: Json) => void, { code: string; key: string }[]][] = [
+    [
+      'D002: an auth key field whose help text has no link',
+      (app) => {
+        set(app, 'authentication.fields.apiKey.helpText', 'The API key, from the Settings page.');
+      },
+      [{ code: 'D002', key: 'authentication.fields.apiKey.helpText' }],
+    ],
+    [
+      'D002: a password field without help text',
+      (app) => {
         push(app, 'authentication.fields', {
           key: 'secret',
           label: 'Client Secret',
           type: 'password',
         });
-      }),
-    ).toEqual([{ code: 'D002', key: 'authentication.fields.secret.helpText' }]);
-  });
-});
-
-describe('D003: connection label is set', () => {
-  it('flags a missing connection label', () => {
-    expect(
-      breakWith((app) => {
+      },
+      [{ code: 'D002', key: 'authentication.fields.secret.helpText' }],
+    ],
+    [
+      'D003: no connection label',
+      (app) => {
         unset(app, 'authentication.connectionLabel');
-      }),
-    ).toEqual([{ code: 'D003', key: 'authentication.connectionLabel' }]);
-  });
-
-  it('flags a label that is the same for every connection, as the reference does', () => {
-    expect(
-      breakWith((app) => {
+      },
+      [{ code: 'D003', key: 'authentication.connectionLabel' }],
+    ],
+    [
+      'D003: a connection label that is the same for every connection, as the reference says',
+      (app) => {
         set(app, 'authentication.connectionLabel', 'White Label');
-      }),
-    ).toEqual([{ code: 'D003', key: 'authentication.connectionLabel' }]);
+      },
+      [{ code: 'D003', key: 'authentication.connectionLabel' }],
+    ],
+    [
+      'D007: an http:// URL in any string of the definition',
+      (app) => {
+        set(app, 'creates.add_user.operation.sample.token', 'see http://api.agentfirst.dev/docs');
+      },
+      [{ code: 'D007', key: 'creates.add_user.operation.sample.token' }],
+    ],
+    [
+      'D009: a search whose fields are all optional',
+      (app) => {
+        set(app, 'searches.find_user.operation.inputFields.email.required', false);
+      },
+      [{ code: 'D009', key: 'searches.find_user.operation.inputFields' }],
+    ],
+    [
+      'D009: a search with only dynamic fields',
+      (app) => {
+        set(app, 'searches.find_user.operation.inputFields', ['$func$2$f$']);
+      },
+      [{ code: 'D009', key: 'searches.find_user.operation.inputFields' }],
+    ],
+    [
+      'D012: a visible create without a sample',
+      (app) => {
+        unset(app, 'creates.remove_user.operation.sample');
+      },
+      [{ code: 'D012', key: 'creates.remove_user.operation.sample' }],
+    ],
+    [
+      'D012: an empty sample (with the D010 and D024 findings an empty sample brings)',
+      (app) => {
+        set(app, 'searches.find_user.operation.sample', {});
+      },
+      [
+        { code: 'D010', key: 'searches.find_user.operation.sample.email' },
+        { code: 'D012', key: 'searches.find_user.operation.sample' },
+        { code: 'D024', key: 'searches.find_user.operation.sample.email' },
+        { code: 'D024', key: 'searches.find_user.operation.sample.credits' },
+      ],
+    ],
+    [
+      'D015: a search-or-create naming an unknown search, which is then not its key either',
+      (app) => {
+        set(app, 'searchOrCreates.find_user.search', 'find_users');
+      },
+      [
+        { code: 'D015', key: 'searchOrCreates.find_user.search' },
+        { code: 'D015', key: 'searchOrCreates.find_user.key' },
+      ],
+    ],
+    [
+      'D015: a search-or-create naming an unknown create',
+      (app) => {
+        set(app, 'searchOrCreates.find_user.create', 'add_users');
+      },
+      [{ code: 'D015', key: 'searchOrCreates.find_user.create' }],
+    ],
+    [
+      "D015: a search-or-create whose key is not its search's",
+      (app) => {
+        set(app, 'searchOrCreates.find_user.key', 'find_or_add_user');
+      },
+      [{ code: 'D015', key: 'searchOrCreates.find_user.key' }],
+    ],
+    [
+      'D022: a create whose input fields are computed by one function',
+      (app) => {
+        set(app, 'creates.provision_credits.operation.inputFields', '$func$2$f$');
+      },
+      [{ code: 'D022', key: 'creates.provision_credits.operation.inputFields' }],
+    ],
+    [
+      'D022: a create with a field computed by a function, and no reason written down',
+      (app) => {
+        push(app, 'creates.provision_credits.operation.inputFields', '$func$2$f$');
+      },
+      [{ code: 'D022', key: 'creates.provision_credits.operation.inputFields' }],
+    ],
+    [
+      'D022: a create with no input fields',
+      (app) => {
+        set(app, 'creates.provision_credits.operation.inputFields', []);
+      },
+      [{ code: 'D022', key: 'creates.provision_credits.operation.inputFields' }],
+    ],
+  ];
+
+  it.each(rows)('flag %s', (_name, change, expected) => {
+    expect(breakWith(change)).toEqual(expected);
   });
 
-  it('accepts a label computed by a function', () => {
+  it.each([
+    [
+      'D003: a connection label computed by a function',
+      (app: Json) => {
+        set(app, 'authentication.connectionLabel', '$func$2$f$');
+      },
+    ],
+    [
+      'D012: a hidden action without a sample',
+      (app: Json) => {
+        unset(app, 'creates.remove_user.operation.sample');
+        set(app, 'creates.remove_user.display.hidden', true);
+      },
+    ],
+  ])('accept %s', (_name, change) => {
     const app = copy();
-    set(app, 'authentication.connectionLabel', '$func$2$f$');
+    change(app);
     expect(introduced(app)).toEqual([]);
+  });
+
+  it('accept (D022) dynamic fields whose reason is written down', () => {
+    const options = {
+      dynamicInputReasons: { 'creates.provision_credits': 'the modes come from the site' },
+    };
+    const app = copy();
+    push(app, 'creates.provision_credits.operation.inputFields', '$func$2$f$');
+    expect(introduced(app, options)).toEqual([]);
   });
 });
 
@@ -177,34 +288,6 @@ describe('the fields the editor resolves', () => {
       }
     }
     expect(checkApp(resolved).map(formatFinding)).toEqual([]);
-  });
-});
-
-describe('D007: every URL is https', () => {
-  it('flags an http:// URL in any string of the definition', () => {
-    expect(
-      breakWith((app) => {
-        set(
-          app,
-          'creates.add_user.operation.sample.token',
-          'see http://api.agentfirst.dev/docs for the token',
-        );
-      }),
-    ).toEqual([{ code: 'D007', key: 'creates.add_user.operation.sample.token' }]);
-  });
-
-  it('flags an http:// link in help text', () => {
-    expect(
-      breakWith((app) => {
-        set(
-          app,
-          'creates.provision_credits.operation.inputFields.mode.helpText',
-          'A mode as described in the [guide](http://marketing.deal.ai/settings).',
-        );
-      }),
-    ).toEqual([
-      { code: 'D007', key: 'creates.provision_credits.operation.inputFields.mode.helpText' },
-    ]);
   });
 });
 
@@ -251,24 +334,6 @@ describe('D008: Markdown links are well formed', () => {
     'It must use https://, except on localhost.',
   ])('reads %j as valid', (text) => {
     expect(markdownProblems(text)).toEqual([]);
-  });
-});
-
-describe('D009: a search has a required field to search by', () => {
-  it('flags a search whose fields are all optional', () => {
-    expect(
-      breakWith((app) => {
-        set(app, 'searches.find_user.operation.inputFields.email.required', false);
-      }),
-    ).toEqual([{ code: 'D009', key: 'searches.find_user.operation.inputFields' }]);
-  });
-
-  it('flags a search with only dynamic fields', () => {
-    expect(
-      breakWith((app) => {
-        set(app, 'searches.find_user.operation.inputFields', ['$func$2$f$']);
-      }),
-    ).toEqual([{ code: 'D009', key: 'searches.find_user.operation.inputFields' }]);
   });
 });
 
@@ -324,65 +389,6 @@ describe('D011: help text says more than the label', () => {
   });
 });
 
-describe('D012: every visible action has a static sample', () => {
-  it('flags a visible create without a sample', () => {
-    expect(
-      breakWith((app) => {
-        unset(app, 'creates.remove_user.operation.sample');
-      }),
-    ).toEqual([{ code: 'D012', key: 'creates.remove_user.operation.sample' }]);
-  });
-
-  it('flags an empty sample', () => {
-    expect(
-      breakWith((app) => {
-        set(app, 'searches.find_user.operation.sample', {});
-      }),
-    ).toEqual([
-      { code: 'D010', key: 'searches.find_user.operation.sample.email' },
-      { code: 'D012', key: 'searches.find_user.operation.sample' },
-      { code: 'D024', key: 'searches.find_user.operation.sample.email' },
-      { code: 'D024', key: 'searches.find_user.operation.sample.credits' },
-    ]);
-  });
-
-  it('lets a hidden action go without one', () => {
-    const app = copy();
-    unset(app, 'creates.remove_user.operation.sample');
-    set(app, 'creates.remove_user.display.hidden', true);
-    expect(introduced(app)).toEqual([]);
-  });
-});
-
-describe('D015: search-or-create refers to an existing search and create', () => {
-  it('flags an unknown create', () => {
-    expect(
-      breakWith((app) => {
-        set(app, 'searchOrCreates.find_user.create', 'add_users');
-      }),
-    ).toEqual([{ code: 'D015', key: 'searchOrCreates.find_user.create' }]);
-  });
-
-  it('flags an unknown search, which is then not its key either', () => {
-    expect(
-      breakWith((app) => {
-        set(app, 'searchOrCreates.find_user.search', 'find_users');
-      }),
-    ).toEqual([
-      { code: 'D015', key: 'searchOrCreates.find_user.search' },
-      { code: 'D015', key: 'searchOrCreates.find_user.key' },
-    ]);
-  });
-
-  it("flags a key other than the search's", () => {
-    expect(
-      breakWith((app) => {
-        set(app, 'searchOrCreates.find_user.key', 'find_or_add_user');
-      }),
-    ).toEqual([{ code: 'D015', key: 'searchOrCreates.find_user.key' }]);
-  });
-});
-
 describe('D018: labels in Title Case', () => {
   it.each([
     ['creates.add_user.display.label', 'Add user'],
@@ -417,41 +423,6 @@ describe('D018: labels in Title Case', () => {
 
   it('turns a label into Title Case', () => {
     expect(titleCase('find or add a user')).toBe('Find or Add a User');
-  });
-});
-
-describe('D022: creates have static input fields', () => {
-  it('flags input fields computed by one function', () => {
-    expect(
-      breakWith((app) => {
-        set(app, 'creates.provision_credits.operation.inputFields', '$func$2$f$');
-      }),
-    ).toEqual([{ code: 'D022', key: 'creates.provision_credits.operation.inputFields' }]);
-  });
-
-  it('flags a list with a field computed by a function', () => {
-    expect(
-      breakWith((app) => {
-        push(app, 'creates.provision_credits.operation.inputFields', '$func$2$f$');
-      }),
-    ).toEqual([{ code: 'D022', key: 'creates.provision_credits.operation.inputFields' }]);
-  });
-
-  it('flags an empty list', () => {
-    expect(
-      breakWith((app) => {
-        set(app, 'creates.provision_credits.operation.inputFields', []);
-      }),
-    ).toEqual([{ code: 'D022', key: 'creates.provision_credits.operation.inputFields' }]);
-  });
-
-  it('accepts dynamic fields whose reason is written down', () => {
-    const options = {
-      dynamicInputReasons: { 'creates.provision_credits': 'the modes come from the site' },
-    };
-    const app = copy();
-    push(app, 'creates.provision_credits.operation.inputFields', '$func$2$f$');
-    expect(introduced(app, options)).toEqual([]);
   });
 });
 
