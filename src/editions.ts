@@ -21,10 +21,11 @@ import type { ProviderId } from './providers';
 import type { StepKind } from './providers';
 import { isRecord } from './records';
 
-type Json = Record<string, unknown>;
+/** An object read from the definition (cache.ts's Json is any JSON value). */
+type JsonObject = Record<string, unknown>;
 
 /** The value when it is a record, else an empty one: definitions are read defensively. */
-const recordOf = (value: unknown): Json => (isRecord(value) ? value : {});
+const recordOf = (value: unknown): JsonObject => (isRecord(value) ? value : {});
 
 const KINDS: readonly StepKind[] = ['triggers', 'creates', 'searches'];
 
@@ -100,7 +101,7 @@ const BY_PROVIDER: Partial<Record<StepKind, Record<string, ByProvider>>> = {
 /** Every function in `value` (a definition or part of one), called with the edition's provider. */
 const withProvider = (value: unknown, provider: ProviderId): unknown => {
   if (typeof value === 'function') {
-    const inject = (bundle: unknown): Json => {
+    const inject = (bundle: unknown): JsonObject => {
       const given = recordOf(bundle);
       return { ...given, authData: { ...recordOf(given.authData), provider } };
     };
@@ -128,7 +129,12 @@ const withoutOnly = (description: unknown): unknown =>
       )
     : description;
 
-const editStep = (kind: StepKind, key: string, step: Json, provider: ProviderId): Json => {
+const editStep = (
+  kind: StepKind,
+  key: string,
+  step: JsonObject,
+  provider: ProviderId,
+): JsonObject => {
   const display = recordOf(step.display);
   const operation = recordOf(step.operation);
   const own = BY_PROVIDER[kind]?.[key];
@@ -143,7 +149,7 @@ const editStep = (kind: StepKind, key: string, step: Json, provider: ProviderId)
 };
 
 /** The steps of `group` that run on `provider`, edited for the edition. */
-const filterGroup = (group: unknown, kind: StepKind, provider: ProviderId): Json =>
+const filterGroup = (group: unknown, kind: StepKind, provider: ProviderId): JsonObject =>
   Object.fromEntries(
     Object.entries(recordOf(group)).flatMap(([key, step]) =>
       isRecord(step) && runsOn(provider, kind, key)
@@ -153,7 +159,7 @@ const filterGroup = (group: unknown, kind: StepKind, provider: ProviderId): Json
   );
 
 /** The definition of `provider`'s edition of `app`. */
-export const editionOf = (app: object, provider: ProviderId): Json => {
+export const editionOf = (app: object, provider: ProviderId): JsonObject => {
   const source = recordOf(app);
   const [triggers = {}, creates = {}, searches = {}] = KINDS.map((kind) =>
     filterGroup(source[kind], kind, provider),
@@ -175,7 +181,7 @@ export const editionOf = (app: object, provider: ProviderId): Json => {
         : [];
     }),
   );
-  const edition: Json = {
+  const edition: JsonObject = {
     ...source,
     authentication: { ...recordOf(source.authentication), fields: connectionFields(provider) },
     triggers,

@@ -17,10 +17,10 @@ import {
 import type { Finding } from './support/integration-checks';
 import { isRecord } from '../src/records';
 
-type Json = Record<string, unknown>;
+type JsonObject = Record<string, unknown>;
 
 /** A deep copy of the real definition (serialized as Zapier's checks see it) to break. */
-const copy = (): Json => structuredClone(definitionOf(App));
+const copy = (): JsonObject => structuredClone(definitionOf(App));
 
 /** The value at a finding-style path: array items are named by their `key`, else their index. */
 const get = (root: unknown, path: string): unknown => {
@@ -36,12 +36,12 @@ const get = (root: unknown, path: string): unknown => {
   return node;
 };
 
-const parentOf = (root: Json, path: string): { parent: unknown; name: string } => {
+const parentOf = (root: JsonObject, path: string): { parent: unknown; name: string } => {
   const dot = path.lastIndexOf('.');
   return { parent: get(root, path.slice(0, dot)), name: path.slice(dot + 1) };
 };
 
-const set = (root: Json, path: string, value: unknown): void => {
+const set = (root: JsonObject, path: string, value: unknown): void => {
   const { parent, name } = parentOf(root, path);
   if (Array.isArray(parent)) {
     const items: unknown[] = parent;
@@ -53,7 +53,7 @@ const set = (root: Json, path: string, value: unknown): void => {
   }
 };
 
-const unset = (root: Json, path: string): void => {
+const unset = (root: JsonObject, path: string): void => {
   const { parent, name } = parentOf(root, path);
   if (!isRecord(parent) || !(name in parent)) {
     throw new Error(`nothing to remove at ${path}`);
@@ -61,7 +61,7 @@ const unset = (root: Json, path: string): void => {
   Reflect.deleteProperty(parent, name);
 };
 
-const push = (root: Json, path: string, value: unknown): void => {
+const push = (root: JsonObject, path: string, value: unknown): void => {
   const list = get(root, path);
   if (!Array.isArray(list)) {
     throw new Error(`no list at ${path}`);
@@ -74,7 +74,7 @@ const push = (root: Json, path: string, value: unknown): void => {
  * The findings that breaking the copy added, as code and key. Findings the real app already has
  * are left out, so each test below pins its own check whatever the state of the real app.
  */
-const introduced = (broken: Json, options?: Parameters<typeof checkApp>[1]): Finding[] => {
+const introduced = (broken: JsonObject, options?: Parameters<typeof checkApp>[1]): Finding[] => {
   const before = new Set(checkApp(copy(), options).map(formatFinding));
   return checkApp(broken, options).filter((finding) => !before.has(formatFinding(finding)));
 };
@@ -83,7 +83,7 @@ const codesAndKeys = (findings: Finding[]): { code: string; key: string }[] =>
   findings.map(({ code, key }) => ({ code, key }));
 
 /** Breaks a copy with `change` and returns the code and key of each finding that adds. */
-const breakWith = (change: (app: Json) => void): { code: string; key: string }[] => {
+const breakWith = (change: (app: JsonObject) => void): { code: string; key: string }[] => {
   const app = copy();
   change(app);
   return codesAndKeys(introduced(app));
@@ -111,7 +111,7 @@ describe('the real app', () => {
  * blocks below.
  */
 describe('the plain rules', () => {
-  const rows: [string, (app: Json) => void, { code: string; key: string }[]][] = [
+  const rows: [string, (app: JsonObject) => void, { code: string; key: string }[]][] = [
     [
       'D002: an auth key field whose help text has no link',
       (app) => {
@@ -238,13 +238,13 @@ describe('the plain rules', () => {
   it.each([
     [
       'D003: a connection label computed by a function',
-      (app: Json) => {
+      (app: JsonObject) => {
         set(app, 'authentication.connectionLabel', '$func$2$f$');
       },
     ],
     [
       'D012: a hidden action without a sample',
-      (app: Json) => {
+      (app: JsonObject) => {
         unset(app, 'creates.remove_user.operation.sample');
         set(app, 'creates.remove_user.display.hidden', true);
       },

@@ -24,7 +24,7 @@ afterEach(() => {
   nock.abortPendingRequests();
 });
 
-type Json = Record<string, unknown>;
+type JsonObject = Record<string, unknown>;
 
 const sampleOf = (app: object, path: string): string[] => {
   const [kind = '', key = ''] = path.split('.');
@@ -48,8 +48,8 @@ interface Outcome {
   path: string;
   provider: ProviderId;
   /** Sets up the API's answers; returns the input to run with. */
-  arrange: () => Json;
-  meta?: Json;
+  arrange: () => JsonObject;
+  meta?: JsonObject;
   /** Runs it again with the same input (an Idempotency Key's replay). */
   twice?: boolean;
 }

@@ -28,7 +28,7 @@ export interface StepView {
   sample: Record<string, unknown>;
 }
 
-type Json = Record<string, unknown>;
+type JsonObject = Record<string, unknown>;
 
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : undefined;
@@ -88,7 +88,7 @@ export const editorView = async (
   app: object,
   authData: Record<string, string>,
 ): Promise<StepView[]> => {
-  const definition: Json = isRecord(app) ? app : {};
+  const definition: JsonObject = isRecord(app) ? app : {};
   const views: StepView[] = [];
   for (const kind of KINDS) {
     const group = definition[kind];
