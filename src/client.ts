@@ -553,7 +553,7 @@ const apiMessage = (response: Answer, secret: string): string => {
 const messageFromJson = (data: object): string | undefined => {
   for (const key of ['message', 'error', 'detail', 'error_description', 'errors']) {
     const value: unknown = Reflect.get(data, key);
-    const text = textOf(value);
+    const text = messageText(value);
     if (text !== undefined) {
       return text;
     }
@@ -561,12 +561,12 @@ const messageFromJson = (data: object): string | undefined => {
   return undefined;
 };
 
-const textOf = (value: unknown): string | undefined => {
+const messageText = (value: unknown): string | undefined => {
   if (typeof value === 'string' && value.trim() !== '') {
     return value;
   }
   if (Array.isArray(value)) {
-    const parts = value.map(textOf).filter((part) => part !== undefined);
+    const parts = value.map(messageText).filter((part) => part !== undefined);
     return parts.length > 0 ? parts.join('; ') : undefined;
   }
   if (typeof value === 'object' && value !== null) {

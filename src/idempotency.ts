@@ -114,7 +114,7 @@ const requestDigest = (request: Json): string =>
 const isPrimitive = (value: unknown): value is Primitive =>
   value === null || ['string', 'number', 'boolean'].includes(typeof value);
 
-const textOf = (value: object, key: string): string | undefined => {
+const stringAt = (value: object, key: string): string | undefined => {
   const field: unknown = Reflect.get(value, key);
   return typeof field === 'string' ? field : undefined;
 };
@@ -136,11 +136,11 @@ const readEntry = (value: unknown): Entry | 'unreadable' | undefined => {
   if (typeof value !== 'object' || value === null) {
     return 'unreadable';
   }
-  const state = textOf(value, 'state');
-  const request = textOf(value, 'request');
-  const run = textOf(value, 'run');
-  const since = textOf(value, 'since');
-  const at = textOf(value, 'at');
+  const state = stringAt(value, 'state');
+  const request = stringAt(value, 'request');
+  const run = stringAt(value, 'run');
+  const since = stringAt(value, 'since');
+  const at = stringAt(value, 'at');
   const output = outputOf(Reflect.get(value, 'output'));
   const withheld: unknown = Reflect.get(value, 'withheld');
   if (request === undefined) {
@@ -257,7 +257,7 @@ const guarded = async <T extends Output>(
   } catch (error) {
     logCacheFailure(z, 'check for an earlier run that may have applied this change', error);
   }
-  const at = typeof held === 'object' && held !== null ? textOf(held, 'at') : undefined;
+  const at = typeof held === 'object' && held !== null ? stringAt(held, 'at') : undefined;
   if (held !== undefined) {
     throw new z.errors.Error(
       `A run of this same step with these values${at === undefined ? '' : ` at ${at}`} may have applied its change without an answer, so this one sent nothing. Check the account: if the change is missing, make it by hand. Map an Idempotency Key (the payment's ID) so that each payment is told apart.`,
