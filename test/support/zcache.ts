@@ -37,7 +37,8 @@ interface Stored {
   expiresAt: number | null;
 }
 
-const fieldOf = (body: unknown, field: string): unknown => {
+/** A field of the runtime's RPC request body (`{id, storeKey, method, params}`, as JSON text). */
+export const fieldOf = (body: unknown, field: string): unknown => {
   const request: unknown = typeof body === 'string' ? JSON.parse(body) : body;
   return typeof request === 'object' && request !== null ? Reflect.get(request, field) : undefined;
 };
