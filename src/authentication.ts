@@ -1,11 +1,11 @@
 import type { AuthField, Authentication, Bundle, ZObject } from 'zapier-platform-core';
 
-import { openApi } from './client';
+import { apiFor } from './client';
 import { PROVIDERS } from './providers';
 import type { ProviderId } from './providers';
 import { rolesConnectionField } from './roles';
 
-export interface ConnectionCheck {
+interface ConnectionCheck {
   provider: string;
   host: string;
   email: string | null;
@@ -43,7 +43,7 @@ const quote = (data: unknown): string => {
  * with a key that cannot be valid. A router or a catch-all answers both alike.
  */
 const test = async (z: ZObject, bundle: Bundle): Promise<ConnectionCheck> => {
-  const api = openApi(z, bundle, 'The connection test', ['keyCheck']);
+  const api = apiFor(z, bundle, 'The connection test', ['keyCheck']);
   const { provider, baseUrl } = api.connection;
   const host = new URL(baseUrl).host;
   if (provider.id === 'admin') {

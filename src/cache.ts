@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 
 import type { ZObject } from 'zapier-platform-core';
 
-export type CacheScope = 'user' | 'auth';
+type CacheScope = 'user' | 'auth';
 
 export type Json = null | boolean | number | string | readonly Json[] | { [key: string]: Json };
 

@@ -41,7 +41,7 @@ export interface Connection {
  * or already exists (409). They count only when they are the API's own answer (see
  * {@link ownAnswer}): a router's 404 on a wrong Base URL is never an account that is gone.
  */
-export type Outcome = 'missing' | 'exists';
+type Outcome = 'missing' | 'exists';
 
 /**
  * A key no API issues, sent only where it cannot change anything: the connection test's probe and
@@ -49,7 +49,7 @@ export type Outcome = 'missing' | 'exists';
  */
 export const INVALID_KEY = 'zapier-whitelabel-users-invalid-key';
 
-export type ApiResult = { ok: true; data: unknown } | { ok: false; outcome: Outcome };
+type ApiResult = { ok: true; data: unknown } | { ok: false; outcome: Outcome };
 
 export interface CallOptions {
   body?: Record<string, string | number>;
@@ -106,7 +106,7 @@ export interface Api {
 }
 
 /** What the error paths read of an answer: a buffered one, or a streamed one read to the end. */
-export interface Answer {
+interface Answer {
   status: number;
   content: string;
   data: unknown;
@@ -192,7 +192,7 @@ const joinList = (items: readonly string[]): string =>
  * Opens the API for one action: checks the connection and that its provider has every route the
  * action needs, so that an action on the wrong provider fails before any request.
  */
-export const openApi = (
+export const apiFor = (
   z: ZObject,
   bundle: Bundle,
   actionLabel: string,
@@ -525,7 +525,7 @@ const readAnswer = async (response: RawHttpResponse): Promise<Answer> => {
 };
 
 /** The API's own words from an error body: JSON or plain text, or the title of an HTML page. */
-export const apiMessage = (response: Answer, secret: string): string => {
+const apiMessage = (response: Answer, secret: string): string => {
   const content = response.content.trim();
   let message = content;
   const data = response.data;
@@ -553,7 +553,7 @@ export const apiMessage = (response: Answer, secret: string): string => {
 const messageFromJson = (data: object): string | undefined => {
   for (const key of ['message', 'error', 'detail', 'error_description', 'errors']) {
     const value: unknown = Reflect.get(data, key);
-    const text = textOf(value);
+    const text = messageText(value);
     if (text !== undefined) {
       return text;
     }
@@ -561,12 +561,12 @@ const messageFromJson = (data: object): string | undefined => {
   return undefined;
 };
 
-const textOf = (value: unknown): string | undefined => {
+const messageText = (value: unknown): string | undefined => {
   if (typeof value === 'string' && value.trim() !== '') {
     return value;
   }
   if (Array.isArray(value)) {
-    const parts = value.map(textOf).filter((part) => part !== undefined);
+    const parts = value.map(messageText).filter((part) => part !== undefined);
     return parts.length > 0 ? parts.join('; ') : undefined;
   }
   if (typeof value === 'object' && value !== null) {
@@ -632,8 +632,8 @@ async function transport(
   const { provider, apiKey, baseUrl } = connection;
   const route = provider.routes[routeName];
   if (route === undefined) {
-    // openApi() checks the routes an action declares; this is an action using an undeclared one.
-    throw new Error(`${provider.label} has no route "${routeName}"; declare it in openApi()`);
+    // apiFor() checks the routes an action declares; this is an action using an undeclared one.
+    throw new Error(`${provider.label} has no route "${routeName}"; declare it in apiFor()`);
   }
   const timeout = Math.min(REQUEST_TIMEOUT_MS, deadline - Date.now());
   if (timeout < MIN_REQUEST_MS) {

@@ -19,26 +19,25 @@ import type { Staleness } from './ordering';
 import { PROVIDERS, runsOn } from './providers';
 import type { ProviderId } from './providers';
 import type { StepKind } from './providers';
+import { isRecord } from './records';
 
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+/** An object read from the definition (cache.ts's Json is any JSON value). */
+type JsonObject = Record<string, unknown>;
 
 /** The value when it is a record, else an empty one: definitions are read defensively. */
-const recordOf = (value: unknown): Json => (isRecord(value) ? value : {});
+const recordOf = (value: unknown): JsonObject => (isRecord(value) ? value : {});
 
 const KINDS: readonly StepKind[] = ['triggers', 'creates', 'searches'];
 
 // What each edition shows instead of the integration's description and sample (whose sample
 // holds only the keys both providers return). Only an edition loads this module.
-export const addUserDescriptions: Record<ProviderId, string> = {
+const addUserDescriptions: Record<ProviderId, string> = {
   dealai: 'Creates a user on your white-label site, with a role and an optional invitation email.',
   admin:
     "Creates a user's account on your white-label site, with optional starting credits, and returns the account's API token.",
 };
 
-export const addUserSamples = {
+const addUserSamples = {
   dealai: {
     provider: 'dealai',
     email: 'jane.doe@example.com',
@@ -63,12 +62,12 @@ export const addUserSamples = {
   },
 } as const satisfies Record<ProviderId, (AddedOnDealai | AddedOnAdmin) & Output>;
 
-export const removeUserDescriptions: Record<ProviderId, string> = {
+const removeUserDescriptions: Record<ProviderId, string> = {
   dealai: 'Deletes a user from your white-label site, for good: Deal.ai does not deactivate.',
   admin: "Deactivates a user's account on your white-label site and sets its credits to zero.",
 };
 
-export const removeUserSamples = {
+const removeUserSamples = {
   dealai: {
     provider: 'dealai',
     email: 'jane.doe@example.com',
@@ -102,7 +101,7 @@ const BY_PROVIDER: Partial<Record<StepKind, Record<string, ByProvider>>> = {
 /** Every function in `value` (a definition or part of one), called with the edition's provider. */
 const withProvider = (value: unknown, provider: ProviderId): unknown => {
   if (typeof value === 'function') {
-    const inject = (bundle: unknown): Json => {
+    const inject = (bundle: unknown): JsonObject => {
       const given = recordOf(bundle);
       return { ...given, authData: { ...recordOf(given.authData), provider } };
     };
@@ -130,7 +129,12 @@ const withoutOnly = (description: unknown): unknown =>
       )
     : description;
 
-const editStep = (kind: StepKind, key: string, step: Json, provider: ProviderId): Json => {
+const editStep = (
+  kind: StepKind,
+  key: string,
+  step: JsonObject,
+  provider: ProviderId,
+): JsonObject => {
   const display = recordOf(step.display);
   const operation = recordOf(step.operation);
   const own = BY_PROVIDER[kind]?.[key];
@@ -145,7 +149,7 @@ const editStep = (kind: StepKind, key: string, step: Json, provider: ProviderId)
 };
 
 /** The steps of `group` that run on `provider`, edited for the edition. */
-const filterGroup = (group: unknown, kind: StepKind, provider: ProviderId): Json =>
+const filterGroup = (group: unknown, kind: StepKind, provider: ProviderId): JsonObject =>
   Object.fromEntries(
     Object.entries(recordOf(group)).flatMap(([key, step]) =>
       isRecord(step) && runsOn(provider, kind, key)
@@ -155,7 +159,7 @@ const filterGroup = (group: unknown, kind: StepKind, provider: ProviderId): Json
   );
 
 /** The definition of `provider`'s edition of `app`. */
-export const editionOf = (app: object, provider: ProviderId): Json => {
+export const editionOf = (app: object, provider: ProviderId): JsonObject => {
   const source = recordOf(app);
   const [triggers = {}, creates = {}, searches = {}] = KINDS.map((kind) =>
     filterGroup(source[kind], kind, provider),
@@ -177,7 +181,7 @@ export const editionOf = (app: object, provider: ProviderId): Json => {
         : [];
     }),
   );
-  const edition: Json = {
+  const edition: JsonObject = {
     ...source,
     authentication: { ...recordOf(source.authentication), fields: connectionFields(provider) },
     triggers,

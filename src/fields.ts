@@ -8,10 +8,10 @@ import { defineInputField } from 'zapier-platform-core';
 import type { ZObject } from 'zapier-platform-core';
 
 /** The admin API's limit, counted in characters "regardless of character encoding". */
-export const MAX_EMAIL_CHARS = 255;
+const MAX_EMAIL_CHARS = 255;
 
 /** Credits are stored as 32-bit integers by APIs of this kind; anything larger is a typo. */
-export const MAX_CREDITS = 2_147_483_647;
+export const MAX_CREDITS_INPUT = 2_147_483_647;
 
 export const emailField = defineInputField({
   key: 'email',
@@ -174,13 +174,13 @@ export const readCredits = (
       : text !== undefined && WHOLE_NUMBER.test(text)
         ? Number(text.replace(/[, \u00A0\u202F]/gu, ''))
         : Number.NaN;
-  const range = `from ${min.toLocaleString('en-US')} to ${MAX_CREDITS.toLocaleString('en-US')}`;
+  const range = `from ${min.toLocaleString('en-US')} to ${MAX_CREDITS_INPUT.toLocaleString('en-US')}`;
   if (!Number.isInteger(number)) {
     const shown =
       text !== undefined ? show(text) : typeof value === 'number' ? String(value) : typeof value;
     throw invalid(z, label, `${shown} is not a whole number ${range}. ${CREDITS_HELP}`);
   }
-  if (number < min || number > MAX_CREDITS) {
+  if (number < min || number > MAX_CREDITS_INPUT) {
     const shown = text !== undefined ? show(text) : String(number);
     throw invalid(z, label, `${shown} is not a whole number ${range}.`);
   }

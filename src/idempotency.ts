@@ -15,7 +15,7 @@
  *
  * A step that can apply a change twice when replayed (a credit grant) gets the same guard without
  * a key: only a failed run whose write may have been applied is remembered, under the request's
- * fingerprint, for
+ * digest, for
  * {@link GUARD_TTL_SECONDS}, so that Zapier's replay of a "may have been applied" error sends
  * nothing (see {@link Delivery.guard}).
  */
@@ -63,7 +63,7 @@ export const PENDING_STALE_MS = 60_000;
 /** Keys as long as Stripe's own idempotency keys; anything longer is a mapping mistake. */
 export const MAX_KEY_CHARS = 255;
 
-export type Primitive = string | number | boolean | null;
+type Primitive = string | number | boolean | null;
 export type Output = Readonly<Record<string, Primitive>>;
 
 export interface Delivery {
@@ -96,7 +96,7 @@ type Entry =
   | { state: 'unknown'; request: string; at: string };
 
 /** Reads an Idempotency Key input: trimmed, `undefined` when empty, refused when too long. */
-export const readIdempotencyKey = (z: ZObject, value: unknown): string | undefined => {
+const readIdempotencyKey = (z: ZObject, value: unknown): string | undefined => {
   const key = readText(value);
   if (key !== undefined && characters(key).length > MAX_KEY_CHARS) {
     throw invalid(
@@ -108,13 +108,13 @@ export const readIdempotencyKey = (z: ZObject, value: unknown): string | undefin
   return key;
 };
 
-const fingerprint = (request: Json): string =>
+const requestDigest = (request: Json): string =>
   createHash('sha256').update(JSON.stringify(request)).digest('base64url');
 
 const isPrimitive = (value: unknown): value is Primitive =>
   value === null || ['string', 'number', 'boolean'].includes(typeof value);
 
-const textOf = (value: object, key: string): string | undefined => {
+const stringAt = (value: object, key: string): string | undefined => {
   const field: unknown = Reflect.get(value, key);
   return typeof field === 'string' ? field : undefined;
 };
@@ -136,11 +136,11 @@ const readEntry = (value: unknown): Entry | 'unreadable' | undefined => {
   if (typeof value !== 'object' || value === null) {
     return 'unreadable';
   }
-  const state = textOf(value, 'state');
-  const request = textOf(value, 'request');
-  const run = textOf(value, 'run');
-  const since = textOf(value, 'since');
-  const at = textOf(value, 'at');
+  const state = stringAt(value, 'state');
+  const request = stringAt(value, 'request');
+  const run = stringAt(value, 'run');
+  const since = stringAt(value, 'since');
+  const at = stringAt(value, 'at');
   const output = outputOf(Reflect.get(value, 'output'));
   const withheld: unknown = Reflect.get(value, 'withheld');
   if (request === undefined) {
@@ -250,14 +250,14 @@ const guarded = async <T extends Output>(
     scope: ['user', 'auth'],
     namespace: ['maybe-applied', provider.id, baseUrl, delivery.action],
   });
-  const name = fingerprint(delivery.request);
+  const name = requestDigest(delivery.request);
   let held: unknown;
   try {
     held = await cache.get(name);
   } catch (error) {
     logCacheFailure(z, 'check for an earlier run that may have applied this change', error);
   }
-  const at = typeof held === 'object' && held !== null ? textOf(held, 'at') : undefined;
+  const at = typeof held === 'object' && held !== null ? stringAt(held, 'at') : undefined;
   if (held !== undefined) {
     throw new z.errors.Error(
       `A run of this same step with these values${at === undefined ? '' : ` at ${at}`} may have applied its change without an answer, so this one sent nothing. Check the account: if the change is missing, make it by hand. Map an Idempotency Key (the payment's ID) so that each payment is told apart.`,
@@ -298,7 +298,7 @@ export const once = async <T extends Output>(
     scope: ['user', 'auth'],
     namespace: ['idempotency', provider.id, baseUrl, delivery.action],
   });
-  const request = fingerprint(delivery.request);
+  const request = requestDigest(delivery.request);
   const run = randomUUID();
   const pending: Entry = { state: 'pending', run, request, since: new Date().toISOString() };
   let claimed: boolean;

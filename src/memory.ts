@@ -15,6 +15,7 @@ import type { Bundle, ZObject } from 'zapier-platform-core';
 import { openCache } from './cache';
 import type { Cache, Json } from './cache';
 import type { Connection } from './client';
+import { isRecord } from './records';
 
 /** Emails are case-insensitive on the admin API; this is the form IDs and fingerprints use. */
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
@@ -31,7 +32,7 @@ const LOW = 2 ** 32;
  * fingerprint of one of 10,000,000 others (and so never fires) is 10^7 / 2^48, about 1 in 28
  * million per new account.
  */
-export const fingerprint = (email: string): number => {
+export const emailPrint = (email: string): number => {
   const text = normalizeEmail(email);
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
@@ -385,9 +386,6 @@ const overlayOf = <T>(base: PrintTable<T>, next: PrintTable<T>): PrintTable<T> =
   return new PrintTable(Float64Array.from(prints), Float64Array.from(codes), base.codec);
 };
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** `value[key]` when `value` is an object, else `undefined`: for reading back stored memory. */
 export const propertyOf = (value: unknown, key: string): unknown =>
   isRecord(value) ? value[key] : undefined;
@@ -409,7 +407,7 @@ export const REFRESH_MS = 3600 * 1000;
 /** A memory this small (packed) stays in the head value: most sites need one cache value. */
 export const INLINE_CHARS = 48 * 1024;
 /** Pieces are cut to about this size, and cut again once one passes PIECE_MAX_CHARS. */
-export const PIECE_TARGET_CHARS = 32 * 1024;
+const PIECE_TARGET_CHARS = 32 * 1024;
 /**
  * The largest piece: the most a poll that finds nothing new may write is one refreshed value,
  * and Zapier's cache RPC has a body limit it does not publish (about 1 MiB in the sandbox).
@@ -459,7 +457,7 @@ interface PieceSlot {
 }
 
 /** A digest of a piece's text, to tell whether a rewrite would change it (cyrb53 as above). */
-const digestOf = (text: string): number => fingerprint(text);
+const digestOf = (text: string): number => emailPrint(text);
 
 /** The first index of `table` at or above fingerprint `bound`. */
 const lowerBound = (prints: Float64Array, bound: number): number => {

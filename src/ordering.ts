@@ -87,17 +87,17 @@ export const LOCK_TTL_SECONDS = 45;
 /** A run that finds the lock taken is retried after 10 to 20 seconds (spread, not in step). */
 export const LOCK_RETRY_SECONDS = { min: 10, max: 20 } as const;
 
-export const lockRetrySeconds = (): number =>
+const lockRetrySeconds = (): number =>
   randomInt(LOCK_RETRY_SECONDS.min, LOCK_RETRY_SECONDS.max + 1);
 
 /** Zapier's cache unreachable: retry after a minute. */
-export const CACHE_RETRY_SECONDS = 60;
+const CACHE_RETRY_SECONDS = 60;
 
 /** Events before this are a mapping mistake (an amount, an ID, a zero), not an event's time. */
-export const EARLIEST_EVENT_MS = Date.UTC(2000, 0, 1);
+const EARLIEST_EVENT_MS = Date.UTC(2000, 0, 1);
 
 /** How far ahead of now an Event Time may be (clocks disagree), and no more. */
-export const MAX_AHEAD_MS = 24 * 60 * 60 * 1000;
+const MAX_AHEAD_MS = 24 * 60 * 60 * 1000;
 
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;

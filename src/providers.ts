@@ -17,7 +17,7 @@ export type RouteName =
   | 'usageReport'
   | 'keyCheck';
 
-export interface Route {
+interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
 }

@@ -10,6 +10,10 @@ import type { Api } from './client';
 import { PROVIDERS } from './providers';
 import type { RouteName } from './providers';
 
+/** A plain object (not null, not an array), read as a record of unknown values. */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 export interface Account {
   email: string;
   credits: number;

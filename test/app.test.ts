@@ -1,7 +1,7 @@
 import type { ZObject } from 'zapier-platform-core';
 
 import App from '../index';
-import { openApi } from '../src/client';
+import { apiFor } from '../src/client';
 import {
   admin,
   adminAuth,
@@ -141,13 +141,13 @@ describe('values as Zapier delivers them', () => {
 describe('the request helper', () => {
   it('refuses a route the action did not declare, instead of sending it', async () => {
     const error = await failure(
-      appTester((z: ZObject, bundle) => openApi(z, bundle, 'Test', ['addUser']).call('findUsers'), {
+      appTester((z: ZObject, bundle) => apiFor(z, bundle, 'Test', ['addUser']).call('findUsers'), {
         authData: dealaiAuth,
       }),
     );
 
     expect(messageOf(error)).toBe(
-      'Deal.ai White Label has no route "findUsers"; declare it in openApi()',
+      'Deal.ai White Label has no route "findUsers"; declare it in apiFor()',
     );
   });
 

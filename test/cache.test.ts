@@ -4,7 +4,7 @@ import { KEY_PREFIX, MAX_PART_CHARS, cacheKey, openCache } from '../src/cache';
 import type { CacheSpace } from '../src/cache';
 import { failure } from './helpers';
 import { withZ } from './support/lambda';
-import { RPC_ORIGIN, RUN, allowLogStream } from './support/zcache';
+import { RPC_ORIGIN, RUN, allowLogStream, fieldOf } from './support/zcache';
 
 const SPACE: CacheSpace = { scope: ['user', 'auth'], namespace: ['purpose', 'admin'] };
 
@@ -12,12 +12,6 @@ interface RpcCall {
   method: unknown;
   params: unknown;
 }
-
-/** The runtime's RPC request body: `{id, storeKey, method, params}` as JSON text. */
-const fieldOf = (body: unknown, field: string): unknown => {
-  const request: unknown = typeof body === 'string' ? JSON.parse(body) : body;
-  return typeof request === 'object' && request !== null ? Reflect.get(request, field) : undefined;
-};
 
 /** Answers the next RPC call with `result` and records what it asked in `calls`. */
 const rpcAnswers = (result: unknown, calls: RpcCall[] = []): RpcCall[] => {

@@ -8,26 +8,24 @@ import { editionOf } from '../src/editions';
 import { STEPS, stepsOf } from '../src/providers';
 import { admin, ADMIN_KEY, appTester, callable, dealai, DEALAI_KEY, run } from './helpers';
 import { createAppHandler } from './support/lambda';
+import { isRecord } from '../src/records';
 
 const dealaiEdition = editionOf(App, 'dealai');
 const adminEdition = editionOf(App, 'admin');
 
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+type JsonObject = Record<string, unknown>;
 
 /** `edition[kind][key].operation`, as the edition holds it. */
-const operationOf = (edition: Json, kind: string, key: string): { perform?: unknown } => {
+const operationOf = (edition: JsonObject, kind: string, key: string): { perform?: unknown } => {
   const group = edition[kind];
   const step = isRecord(group) ? group[key] : undefined;
   const operation = isRecord(step) ? step.operation : undefined;
   return isRecord(operation) ? operation : {};
 };
 
-const recordOf = (value: unknown): Json => (isRecord(value) ? value : {});
+const recordOf = (value: unknown): JsonObject => (isRecord(value) ? value : {});
 
-const operationHolder = (edition: Json, kind: string, key: string): Json => {
+const operationHolder = (edition: JsonObject, kind: string, key: string): JsonObject => {
   const group = edition[kind];
   const step = isRecord(group) ? group[key] : undefined;
   return isRecord(step) ? step : {};

@@ -12,6 +12,7 @@ import App from '../index';
 import { ADMIN_KEY, ADMIN_ORIGIN, admin, adminAuth } from './helpers';
 import { keepHttpModules, lambdaHandler } from './support/lambda';
 import { RUN, fakeCache } from './support/zcache';
+import { isRecord } from '../src/records';
 
 const LOG_ORIGIN = 'https://logs.lambda.invalid';
 
@@ -33,9 +34,6 @@ afterAll(() => {
     process.env.LOGGING_ENDPOINT = saved;
   }
 });
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 beforeEach(() => {
   lines.length = 0;

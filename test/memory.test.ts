@@ -13,7 +13,7 @@ import {
   PrintTableBuilder,
   REFRESH_MS,
   TopK,
-  fingerprint,
+  emailPrint,
   packGroups,
   tableMemory,
   unpackGroups,
@@ -71,7 +71,7 @@ const COUNT: Codec<number> = {
 const tableOf = (size: number, state: (index: number) => number = () => 3) => {
   const builder = new PrintTableBuilder(COUNT);
   for (let index = 0; index < size; index += 1) {
-    builder.set(fingerprint(`user${String(index)}@example.com`), state(index));
+    builder.set(emailPrint(`user${String(index)}@example.com`), state(index));
   }
   return builder.build();
 };
@@ -100,18 +100,18 @@ const load = () => withStore((memory) => memory.load());
 
 describe('fingerprints', () => {
   it('are 48-bit whole numbers, the same for any case or padding of an email', () => {
-    const print = fingerprint('jane@example.com');
+    const print = emailPrint('jane@example.com');
 
-    expect(fingerprint(' Jane@Example.COM ')).toBe(print);
+    expect(emailPrint(' Jane@Example.COM ')).toBe(print);
     expect(Number.isSafeInteger(print) && print >= 0 && print < 2 ** FINGERPRINT_BITS).toBe(true);
-    expect(fingerprint('jane@example.org')).not.toBe(print);
+    expect(emailPrint('jane@example.org')).not.toBe(print);
   });
 
   it('spread evenly: 100,000 emails give no shared fingerprint and fill every range', () => {
     const prints = new Set<number>();
     const ranges = new Array<number>(16).fill(0);
     for (let index = 0; index < 100_000; index += 1) {
-      const print = fingerprint(`user${String(index)}@example.com`);
+      const print = emailPrint(`user${String(index)}@example.com`);
       prints.add(print);
       const range = Math.floor(print / 2 ** (FINGERPRINT_BITS - 4));
       ranges[range] = (ranges[range] ?? 0) + 1;

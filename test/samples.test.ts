@@ -13,6 +13,7 @@ import type { ProviderId } from '../src/providers';
 import { admin, adminAuth, dealai, dealaiAuth, dealaiWithInvalidKey } from './helpers';
 import { execute } from './support/lambda';
 import { RUN, allowLogStream, fakeCache } from './support/zcache';
+import { isRecord } from '../src/records';
 
 const EMAIL = 'jane@example.com';
 const TOKEN = 'a1-newAccountSecretToken0123456789';
@@ -23,10 +24,7 @@ afterEach(() => {
   nock.abortPendingRequests();
 });
 
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+type JsonObject = Record<string, unknown>;
 
 const sampleOf = (app: object, path: string): string[] => {
   const [kind = '', key = ''] = path.split('.');
@@ -50,8 +48,8 @@ interface Outcome {
   path: string;
   provider: ProviderId;
   /** Sets up the API's answers; returns the input to run with. */
-  arrange: () => Json;
-  meta?: Json;
+  arrange: () => JsonObject;
+  meta?: JsonObject;
   /** Runs it again with the same input (an Idempotency Key's replay). */
   twice?: boolean;
 }

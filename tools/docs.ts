@@ -15,10 +15,9 @@ import { editionOf } from '../src/editions';
 import { PROVIDERS, runsOn } from '../src/providers';
 import type { ProviderId, StepKind } from '../src/providers';
 
-type Json = Record<string, unknown>;
+import { isRecord } from './project';
 
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+type JsonObject = Record<string, unknown>;
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
@@ -34,7 +33,7 @@ const KIND_NAMES: Record<StepKind, string> = {
 const PROVIDER_IDS: readonly ProviderId[] = ['dealai', 'admin'];
 
 /** Runs one method of `app` as Zapier's editor does and returns its `results`. */
-const execute = async (app: object, method: string, authData: Json): Promise<unknown> => {
+const execute = async (app: object, method: string, authData: JsonObject): Promise<unknown> => {
   const factory: unknown = Reflect.get(zapier, 'createAppHandler');
   if (typeof factory !== 'function') {
     throw new Error('zapier-platform-core has no createAppHandler');
@@ -49,7 +48,11 @@ const execute = async (app: object, method: string, authData: Json): Promise<unk
   return isRecord(output) ? output.results : undefined;
 };
 
-const fieldsOf = async (app: object, method: string, authData: Json): Promise<Json[]> => {
+const fieldsOf = async (
+  app: object,
+  method: string,
+  authData: JsonObject,
+): Promise<JsonObject[]> => {
   const results = await execute(app, method, authData);
   if (!Array.isArray(results)) {
     throw new Error(`${method} answered no list of fields`);
@@ -58,7 +61,7 @@ const fieldsOf = async (app: object, method: string, authData: Json): Promise<Js
 };
 
 /** One line of Markdown per choice list: `value` (label). */
-const choicesOf = (field: Json): string => {
+const choicesOf = (field: JsonObject): string => {
   if (!Array.isArray(field.choices)) {
     return '';
   }
@@ -72,7 +75,7 @@ const choicesOf = (field: Json): string => {
 
 const oneLine = (value: string): string => value.replace(/\s*\n\s*/g, ' ').trim();
 
-const inputLine = (field: Json): string => {
+const inputLine = (field: JsonObject): string => {
   if (field.type === 'copy') {
     return `- _Note shown in the editor:_ ${oneLine(text(field.helpText))}`;
   }
@@ -86,7 +89,7 @@ const inputLine = (field: Json): string => {
   return `- **${text(field.label) || text(field.key)}** (${facts.join(', ')})${help ? `: ${help}` : ''}${choicesOf(field)}`;
 };
 
-const outputLine = (field: Json): string =>
+const outputLine = (field: JsonObject): string =>
   `- \`${text(field.key)}\`${text(field.label) ? `: ${text(field.label)}` : ''}${
     field.type === undefined ? '' : ` (${text(field.type)})`
   }`;
@@ -97,7 +100,7 @@ interface Page {
   intro: string;
   app: object;
   provider: ProviderId;
-  authData: Json;
+  authData: JsonObject;
 }
 
 const pages = (): Page[] =>
@@ -124,7 +127,7 @@ const pages = (): Page[] =>
   });
 
 const renderPage = async (page: Page): Promise<string> => {
-  const definition: Json = isRecord(page.app) ? page.app : {};
+  const definition: JsonObject = isRecord(page.app) ? page.app : {};
   const auth = isRecord(definition.authentication) ? definition.authentication : {};
   const connection = (Array.isArray(auth.fields) ? auth.fields : []).filter(isRecord);
   const lines = [

@@ -26,7 +26,7 @@ import path from 'node:path';
 
 import zapier from 'zapier-platform-core';
 
-import { ROOT, isolatedEnv } from './project';
+import { ROOT, isRecord, isolatedEnv } from './project';
 
 export interface Bundle {
   authData: Record<string, string>;
@@ -68,9 +68,6 @@ export interface ZipApp extends App {
 }
 
 type Handler = (event: LambdaEvent) => Promise<unknown>;
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
 
 const callable = (value: unknown, what: string): ((...args: unknown[]) => unknown) => {
   if (typeof value !== 'function') {

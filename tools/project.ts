@@ -23,7 +23,7 @@ export const BUILD_ZIP = path.join(BUILD_DIR, 'build.zip');
 export const SOURCE_ZIP = path.join(BUILD_DIR, 'source.zip');
 
 /** The providers an edition can be built for (src/editions.ts); none: the combined integration. */
-export const EDITION_IDS = ['dealai', 'admin'] as const;
+const EDITION_IDS = ['dealai', 'admin'] as const;
 export type EditionId = (typeof EDITION_IDS)[number];
 
 /** Where a build goes: build/ for the combined integration, build/<provider>/ for an edition. */
@@ -58,7 +58,8 @@ export const requireNode22 = (): void => {
   }
 };
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
+/** A plain object (not null, not an array), read as a record of unknown values. */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export const readJson = (file: string): Record<string, unknown> => {

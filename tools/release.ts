@@ -37,6 +37,7 @@ import {
   readJson,
   requireNode22,
   run,
+  isRecord,
 } from './project';
 
 export interface ReleaseOptions {
@@ -79,9 +80,6 @@ export interface AppLink {
   id: number;
   key: string;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The Zapier app to upload to, from .zapierapprc: its `id` and `key`, or for an edition those

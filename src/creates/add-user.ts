@@ -2,7 +2,7 @@ import { defineCreate, defineInputField, defineInputFields } from 'zapier-platfo
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
 import type { Json } from '../cache';
-import { openApi } from '../client';
+import { apiFor } from '../client';
 import type { Api } from '../client';
 import {
   creditsField,
@@ -21,7 +21,7 @@ import { STEPS, onlyOn, readProviderId } from '../providers';
 import { readNewAccount, textAt } from '../records';
 import { ROLES_KEY, readRole, readRoles, roleField } from '../roles';
 
-export const ADD_USER = 'add_user';
+const ADD_USER = 'add_user';
 const LABEL = 'Add User';
 
 const firstNameField = (required: boolean) =>
@@ -92,7 +92,10 @@ const providerFields = (z: ZObject, bundle: Bundle) => {
       : [...dealai, startingCreditsField];
 };
 
-/** Every field any provider shows: what perform may receive. */
+/**
+ * Every field any provider shows: what perform may receive.
+ * @public Only its type is used (perform's input); exported so that no-unused-vars accepts it.
+ */
 export const everyField = defineInputFields([
   emailField,
   firstNameField(false),
@@ -259,7 +262,7 @@ const planOnAdmin = (z: ZObject, inputData: Input, api: Api, email: string): Pla
 };
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<AddedUser | Output> => {
-  const api = openApi(z, bundle, LABEL, STEPS.addUser.routes);
+  const api = apiFor(z, bundle, LABEL, STEPS.addUser.routes);
   const email = readEmail(z, bundle.inputData.email);
   const plan =
     api.connection.provider.id === 'dealai'

@@ -1,14 +1,14 @@
 import { defineCreate, defineInputFields } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
-import { openApi } from '../client';
+import { apiFor } from '../client';
 import { emailField, invalid, readEmail, readFlag, yesNoField } from '../fields';
 import { eventTimeField, inEventOrder, staleOutputFields } from '../ordering';
 import { textAt } from '../records';
 import { ROLES_KEY, readRole, readRoles, roleField } from '../roles';
 import { STEPS, onlyOn } from '../providers';
 
-export const CHANGE_ROLE = 'change_role';
+const CHANGE_ROLE = 'change_role';
 const LABEL = 'Change Role';
 
 const ROLE_HELP =
@@ -26,7 +26,10 @@ const roleFields = (z: ZObject, bundle: Bundle) => [
   roleField(readRoles(bundle.authData[ROLES_KEY]), ROLE_HELP),
 ];
 
-/** Every field, as perform receives them. */
+/**
+ * Every field, as perform receives them.
+ * @public Only its type is used (perform's input); exported so that no-unused-vars accepts it.
+ */
 export const everyField = defineInputFields([
   emailField,
   roleField([], ROLE_HELP),
@@ -44,7 +47,7 @@ export interface ChangedRole {
 }
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ChangedRole> => {
-  const api = openApi(z, bundle, LABEL, STEPS.changeRole.routes);
+  const api = apiFor(z, bundle, LABEL, STEPS.changeRole.routes);
   const email = readEmail(z, bundle.inputData.email);
   const role = readRole(bundle.inputData.role, readRoles(bundle.authData[ROLES_KEY]));
   const clearWhenEmpty = readFlag(z, bundle.inputData.clearRole, 'Clear Role When Empty');

@@ -1,7 +1,7 @@
 import { defineCreate, defineInputFields } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
-import { openApi } from '../client';
+import { apiFor } from '../client';
 import type { Api, CallOptions } from '../client';
 import { creditsField, emailField, invalid, readChoice, readCredits, readEmail } from '../fields';
 import { idempotencyKeyField, once, replayOutputFields } from '../idempotency';
@@ -10,10 +10,10 @@ import { findAccount, readAccount, readAccounts, readNewAccount } from '../recor
 import type { Account } from '../records';
 import { STEPS, onlyOn } from '../providers';
 
-export const PROVISION_CREDITS = 'provision_credits';
+const PROVISION_CREDITS = 'provision_credits';
 const LABEL = 'Provision Credits';
 
-export const MODES = { add: 'add', atLeast: 'atLeast' } as const;
+const MODES = { add: 'add', atLeast: 'atLeast' } as const;
 type Mode = (typeof MODES)[keyof typeof MODES];
 
 const MODE_CHOICES = [
@@ -49,7 +49,7 @@ const inputFields = defineInputFields([
 type Input = InferInputData<typeof inputFields>;
 
 // A type, not an interface: it must fit the Idempotency Key's flat output records.
-export type ProvisionedCredits = {
+type ProvisionedCredits = {
   email: string;
   credits: number;
   granted: number;
@@ -149,7 +149,7 @@ const topUp = async (z: ZObject, api: Api, email: string, target: number) => {
 };
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<ProvisionedCredits | Output> => {
-  const api = openApi(z, bundle, LABEL, STEPS.provisionCredits.routes);
+  const api = apiFor(z, bundle, LABEL, STEPS.provisionCredits.routes);
   const email = readEmail(z, bundle.inputData.email);
   const credits = readCredits(z, bundle.inputData.credits, 'Credits', 1);
   if (credits === undefined) {

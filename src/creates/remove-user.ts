@@ -1,14 +1,14 @@
 import { defineCreate, defineInputFields } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
-import { openApi } from '../client';
+import { apiFor } from '../client';
 import { emailField, readEmail, readFlag, yesNoField } from '../fields';
 import { eventTimeField, inEventOrder, staleOutputFields } from '../ordering';
 import { STEPS, readProviderId } from '../providers';
 import type { ProviderId } from '../providers';
 import { readAccount, textAt } from '../records';
 
-export const REMOVE_USER = 'remove_user';
+const REMOVE_USER = 'remove_user';
 const LABEL = 'Remove User';
 
 const ignoreMissingField = yesNoField({
@@ -40,13 +40,17 @@ const warningFields = (z: ZObject, bundle: Bundle) => {
   ];
 };
 
+/**
+ * Every field, as perform receives them.
+ * @public Only its type is used (perform's input); exported so that no-unused-vars accepts it.
+ */
 export const everyField = defineInputFields([emailField, ignoreMissingField, eventTimeField]);
 
 type Input = InferInputData<typeof everyField>;
 
 // Types, not interfaces: outputs are flat records.
-export type RemovedOnDealai = { provider: string; email: string; removed: boolean };
-export type RemovedOnAdmin = RemovedOnDealai & { credits: number | null };
+type RemovedOnDealai = { provider: string; email: string; removed: boolean };
+type RemovedOnAdmin = RemovedOnDealai & { credits: number | null };
 export type RemovedUser = RemovedOnDealai | RemovedOnAdmin;
 
 /** The output fields that depend on the provider: the admin API reports the zeroed credits. */
@@ -58,7 +62,7 @@ const providerOutputs = (z: ZObject, bundle: Bundle) =>
   );
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<RemovedUser> => {
-  const api = openApi(z, bundle, LABEL, STEPS.removeUser.routes);
+  const api = apiFor(z, bundle, LABEL, STEPS.removeUser.routes);
   const email = readEmail(z, bundle.inputData.email);
   const ignoreMissing = readFlag(z, bundle.inputData.ignoreMissing, 'Succeed If Already Gone');
   const provider = api.connection.provider.id;

@@ -1,23 +1,22 @@
 import { defineInputFields, defineSearch } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
-import { openApi } from '../client';
+import { apiFor } from '../client';
 import { MOMENT_HELP, readMoment, zoneOfBundle } from '../dates';
 import { emailField, invalid, isoTime, readChoice, readEmail, readText } from '../fields';
 import { readUsage } from '../records';
 import type { UsageRow } from '../records';
 import { STEPS, onlyOn } from '../providers';
 
-export const FIND_USAGE = 'find_usage';
+const FIND_USAGE = 'find_usage';
 const LABEL = 'Find Usage';
 
 /** The services the usage report knows: the `Service` enum of the admin API's OpenAPI document. */
-export const SERVICES = ['search', 'browser'] as const;
-type Service = (typeof SERVICES)[number];
+type Service = 'search' | 'browser';
 
 /** What `email` and `service` say in the result when the search covers every one of them. */
-export const ALL_USERS = 'all users';
-export const ALL_SERVICES = 'all services';
+const ALL_USERS = 'all users';
+const ALL_SERVICES = 'all services';
 
 const SERVICE_CHOICES = [
   { value: 'search', label: 'Search', sample: 'search' },
@@ -61,7 +60,7 @@ const inputFields = defineInputFields([
 
 type Input = InferInputData<typeof inputFields>;
 
-export interface UsageTotals {
+interface UsageTotals {
   email: string;
   service: string;
   from: string;
@@ -122,7 +121,7 @@ const readPeriod = (z: ZObject, bundle: Bundle<Input>): { from: Date; to: Date }
 };
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<UsageTotals[]> => {
-  const api = openApi(z, bundle, LABEL, STEPS.findUsage.routes);
+  const api = apiFor(z, bundle, LABEL, STEPS.findUsage.routes);
   const input = bundle.inputData;
   const email = readText(input.email) === undefined ? undefined : readEmail(z, input.email);
   const { from, to } = readPeriod(z, bundle);

@@ -1,13 +1,13 @@
 import { defineInputFields, defineSearch } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
-import { openApi } from '../client';
+import { apiFor } from '../client';
 import { emailField, readEmail } from '../fields';
 import { findAccount, readAccounts } from '../records';
 import type { Account } from '../records';
 import { STEPS, onlyOn } from '../providers';
 
-export const FIND_USER = 'find_user';
+const FIND_USER = 'find_user';
 const LABEL = 'Find User';
 
 const inputFields = defineInputFields([
@@ -17,7 +17,7 @@ const inputFields = defineInputFields([
 type Input = InferInputData<typeof inputFields>;
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<Account[]> => {
-  const api = openApi(z, bundle, LABEL, STEPS.findUser.routes);
+  const api = apiFor(z, bundle, LABEL, STEPS.findUser.routes);
   const email = readEmail(z, bundle.inputData.email);
   const answer = await api.call('findUsers', { params: { email } });
   const account = findAccount(readAccounts(z, answer), email);

@@ -1,13 +1,13 @@
 import { defineInputFields, defineTrigger } from 'zapier-platform-core';
 import type { Bundle, InferInputData, ZObject } from 'zapier-platform-core';
 
-import { openApi } from '../client';
+import { apiFor } from '../client';
 import type { Api } from '../client';
 import { creditsField, invalid, readChoice, readCredits } from '../fields';
 import {
   PrintTableBuilder,
   TopK,
-  fingerprint,
+  emailPrint,
   metaFlag,
   normalizeEmail,
   packGroups,
@@ -20,10 +20,10 @@ import { eachAccount, readAccounts } from '../records';
 import type { Account } from '../records';
 import { STEPS, onlyOn } from '../providers';
 
-export const CREDITS_LOW = 'credits_low';
+const CREDITS_LOW = 'credits_low';
 const LABEL = 'Credits Running Low';
 
-export const ACCOUNTS = { users: 'users', own: 'own' } as const;
+const ACCOUNTS = { users: 'users', own: 'own' } as const;
 type AccountChoice = (typeof ACCOUNTS)[keyof typeof ACCOUNTS];
 
 /** Polls in which an episode is returned, so that a lost poll is made up by the next ones. */
@@ -152,11 +152,7 @@ const dueFirst = (a: Due, b: Due) =>
  * `previous` that was lost. An account at or above the threshold costs one comparison: it is
  * neither hashed nor kept. Memory: the table of accounts below and MAX_ITEMS candidates.
  */
-export const creditsLowPoll = (
-  previous: CreditsLowMemory | undefined,
-  threshold: number,
-  now: number,
-) => {
+const creditsLowPoll = (previous: CreditsLowMemory | undefined, threshold: number, now: number) => {
   // Accounts first seen below in this poll share its time; a later episode gets a later one.
   const since = Math.max(now, (previous?.last ?? 0) + 1);
   let last = previous?.last ?? 0;
@@ -167,7 +163,7 @@ export const creditsLowPoll = (
       if (account.credits >= threshold) {
         return;
       }
-      const print = fingerprint(account.email);
+      const print = emailPrint(account.email);
       if (below.has(print)) {
         return;
       }
@@ -234,7 +230,7 @@ const readAccountChoice = (z: ZObject, value: unknown): AccountChoice =>
   readChoice(z, value, 'Account', ACCOUNT_CHOICES) ?? ACCOUNTS.users;
 
 const perform = async (z: ZObject, bundle: Bundle<Input>): Promise<LowCredits[]> => {
-  const api = openApi(z, bundle, LABEL, STEPS.creditsLow.routes);
+  const api = apiFor(z, bundle, LABEL, STEPS.creditsLow.routes);
   const threshold = readCredits(z, bundle.inputData.threshold, 'Threshold', 1);
   if (threshold === undefined) {
     throw invalid(z, 'Threshold', 'is empty. Type or map a whole number of 1 or more.');

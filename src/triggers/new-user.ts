@@ -1,11 +1,11 @@
 import { defineTrigger } from 'zapier-platform-core';
 import type { Bundle, ZObject } from 'zapier-platform-core';
 
-import { openApi } from '../client';
+import { apiFor } from '../client';
 import {
   PrintTable,
   TopK,
-  fingerprint,
+  emailPrint,
   metaFlag,
   normalizeEmail,
   packGroups,
@@ -18,7 +18,7 @@ import { eachAccount } from '../records';
 import type { Account } from '../records';
 import { STEPS, onlyOn } from '../providers';
 
-export const NEW_USER = 'new_user';
+const NEW_USER = 'new_user';
 const LABEL = 'New User';
 
 /** Polls in which a new account is returned, so that a lost poll is made up by the next ones. */
@@ -96,7 +96,7 @@ const dueFirst = (a: Due, b: Due) => a.shown - b.shown || b.position - a.positio
 const sizeOf = (previous: PrintLookup<number> | undefined): number =>
   previous instanceof PrintTable ? previous.size : 0;
 
-export const newUserPoll = (previous: PrintLookup<number> | undefined) => {
+const newUserPoll = (previous: PrintLookup<number> | undefined) => {
   // Every account as fingerprint × 4 + times shown, in the order listed, sorted once at the end:
   // 8 bytes an account, and no table to look each one up in (an account listed twice gives the
   // same number twice). As many as last time, or so, so that it need not grow on the way.
@@ -108,7 +108,7 @@ export const newUserPoll = (previous: PrintLookup<number> | undefined) => {
   let position = 0;
   return {
     add: (account: Account): void => {
-      const print = fingerprint(account.email);
+      const print = emailPrint(account.email);
       position += 1;
       const shown =
         previous === undefined || previous.isLost?.(print) === true
@@ -170,7 +170,7 @@ export const stepNewUser = (
 };
 
 const perform = async (z: ZObject, bundle: Bundle): Promise<NewUser[]> => {
-  const api = openApi(z, bundle, LABEL, STEPS.newUser.routes);
+  const api = apiFor(z, bundle, LABEL, STEPS.newUser.routes);
 
   if (metaFlag(bundle, 'isLoadingSample')) {
     // The Zap editor shows up to three: the newest accounts, from the end of the list (twice as

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import nock from 'nock';
 
 import App from '../../index';
-import { MAX_CREDITS } from '../../src/fields';
+import { MAX_CREDITS_INPUT } from '../../src/fields';
 import {
   admin,
   adminAuth,
@@ -171,7 +171,12 @@ const creditsInput = (min: number): fc.Arbitrary<unknown> =>
     { weight: 2, arbitrary: fc.integer({ min, max: 100_000 }).map((n) => ` ${String(n)} `) },
     {
       weight: 1,
-      arbitrary: fc.constantFrom(MAX_CREDITS, MAX_CREDITS + 1, String(MAX_CREDITS), '2147483648'),
+      arbitrary: fc.constantFrom(
+        MAX_CREDITS_INPUT,
+        MAX_CREDITS_INPUT + 1,
+        String(MAX_CREDITS_INPUT),
+        '2147483648',
+      ),
     },
     {
       weight: 2,
@@ -297,7 +302,7 @@ const creditsOf = (value: unknown, min: number): number | undefined | 'invalid' 
       : typeof value === 'string'
         ? (wholeNumberText(value.trim()) ?? Number.NaN)
         : Number.NaN;
-  if (!Number.isInteger(number) || number < min || number > MAX_CREDITS) {
+  if (!Number.isInteger(number) || number < min || number > MAX_CREDITS_INPUT) {
     return 'invalid';
   }
   return number === 0 ? 0 : number; // -0 is sent, and returned, as 0

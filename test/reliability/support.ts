@@ -48,7 +48,7 @@ const parseBody = (body: nock.Body): unknown => {
 };
 
 /** What a request URI (path and query, as nock hands it over) says. */
-export const describeUri = (method: string, uri: string, body: nock.Body): Sent => {
+const describeUri = (method: string, uri: string, body: nock.Body): Sent => {
   const url = new URL(uri, 'http://recorded.invalid');
   const path = url.pathname.startsWith(DEALAI_PATH)
     ? url.pathname.slice(DEALAI_PATH.length)
@@ -144,20 +144,6 @@ export const bodyProblem = (body: unknown): string | undefined => {
     }
   }
   return undefined;
-};
-
-/** Every string inside a value (keys included), for "does this leak X" checks. */
-export const stringsIn = (value: unknown): string[] => {
-  if (typeof value === 'string') {
-    return [value];
-  }
-  if (Array.isArray(value)) {
-    return value.flatMap(stringsIn);
-  }
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([key, item]) => [key, ...stringsIn(item)]);
-  }
-  return [];
 };
 
 /** Paths to `undefined` values inside an output (Zapier drops them; a field would go missing). */

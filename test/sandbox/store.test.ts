@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { DEFAULT_OWNER_CREDITS, MAX_CREDITS, SandboxStore } from '../../tools/sandbox/db';
+import { DEFAULT_OWNER_CREDITS, MAX_BALANCE, SandboxStore } from '../../tools/sandbox/db';
 import type { DealaiUser } from '../../tools/sandbox/db';
 import { startSandbox } from '../../tools/sandbox/server';
 import { ADMIN_AUTH, DEALAI_AUTH, call, makeTempDir, removeTempDir, stringField } from './helpers';
@@ -298,14 +298,14 @@ describe('SandboxStore', () => {
   });
 
   it('grants credits atomically and refuses balances above the maximum', () => {
-    store.createAdminAccount('g@example.com', 'hash', MAX_CREDITS - 10);
+    store.createAdminAccount('g@example.com', 'hash', MAX_BALANCE - 10);
     expect(store.grantAdminCredits('g@example.com', 10)).toEqual({
       status: 'granted',
-      account: { email: 'g@example.com', credits: MAX_CREDITS },
+      account: { email: 'g@example.com', credits: MAX_BALANCE },
     });
     expect(store.grantAdminCredits('g@example.com', 1)).toEqual({
       status: 'overflow',
-      credits: MAX_CREDITS,
+      credits: MAX_BALANCE,
     });
     expect(store.grantAdminCredits('none@example.com', 1)).toEqual({ status: 'not-found' });
   });

@@ -5,6 +5,7 @@
  * fields.
  */
 import { createAppHandler } from './lambda';
+import { isRecord } from '../../src/records';
 
 export interface Field {
   key: string;
@@ -27,10 +28,7 @@ export interface StepView {
   sample: Record<string, unknown>;
 }
 
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+type JsonObject = Record<string, unknown>;
 
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : undefined;
@@ -90,7 +88,7 @@ export const editorView = async (
   app: object,
   authData: Record<string, string>,
 ): Promise<StepView[]> => {
-  const definition: Json = isRecord(app) ? app : {};
+  const definition: JsonObject = isRecord(app) ? app : {};
   const views: StepView[] = [];
   for (const kind of KINDS) {
     const group = definition[kind];

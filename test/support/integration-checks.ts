@@ -15,6 +15,7 @@
  * and by their index when they have none.
  */
 import { name as packageName } from '../../package.json';
+import { isRecord } from '../../src/records';
 
 export interface Finding {
   code: string;
@@ -36,7 +37,7 @@ export interface CheckOptions {
  * Why a create computes some of its input fields. Each still lists Email (and its other fields
  * that every connection shows) statically, so that Zap templates can fill them in.
  */
-export const DYNAMIC_INPUT_REASONS: Readonly<Record<string, string>> = {
+const DYNAMIC_INPUT_REASONS: Readonly<Record<string, string>> = {
   'creates.add_user':
     "the profile fields (Deal.ai) and Starting Credits (Administration API) follow the connection's provider",
   'creates.change_role': 'Role offers the roles listed on the connection as a dropdown',
@@ -49,13 +50,10 @@ export const DYNAMIC_INPUT_REASONS: Readonly<Record<string, string>> = {
  * title lives on Zapier (set by `zapier-platform register`). Matching ignores case, spaces and
  * punctuation, so "Whitelabel Users" and "white-label users" both count.
  */
-export const APP_NAMES: readonly string[] = [
-  packageName,
-  packageName.replace(/[-_ ]?zapier$/i, ''),
-];
+const APP_NAMES: readonly string[] = [packageName, packageName.replace(/[-_ ]?zapier$/i, '')];
 
 /** Third-person verbs a create's description may start with (DESC). */
-export const CREATE_VERBS: ReadonlySet<string> = new Set([
+const CREATE_VERBS: ReadonlySet<string> = new Set([
   'Activates',
   'Adds',
   'Appends',
@@ -100,7 +98,7 @@ export const CREATE_VERBS: ReadonlySet<string> = new Set([
 ]);
 
 /** Words a Title Case label may keep in lower case, except as its first word (D018). */
-export const SMALL_WORDS: ReadonlySet<string> = new Set([
+const SMALL_WORDS: ReadonlySet<string> = new Set([
   'a',
   'an',
   'and',
@@ -125,7 +123,7 @@ export const SMALL_WORDS: ReadonlySet<string> = new Set([
 ]);
 
 /** D011: help text shorter than this adds nothing a label could not say. */
-export const MIN_HELP_TEXT_CHARS = 20;
+const MIN_HELP_TEXT_CHARS = 20;
 
 const FUNCTION_MARKER = /^\$func\$\d+\$[tf]\$$/;
 const ACTION_GROUPS = ['triggers', 'searches', 'creates'] as const;
@@ -162,10 +160,7 @@ const FILLER: ReadonlySet<string> = new Set([
   'your',
 ]);
 
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+type JsonObject = Record<string, unknown>;
 
 const isDynamic = (value: unknown): boolean =>
   typeof value === 'string' && FUNCTION_MARKER.test(value);
@@ -174,9 +169,9 @@ const textOf = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : undefined;
 
 /** The entries of an object whose values are objects: the actions of a group, say. */
-const recordsIn = (value: unknown): [string, Json][] =>
+const recordsIn = (value: unknown): [string, JsonObject][] =>
   isRecord(value)
-    ? Object.entries(value).flatMap(([key, item]): [string, Json][] =>
+    ? Object.entries(value).flatMap(([key, item]): [string, JsonObject][] =>
         isRecord(item) ? [[key, item]] : [],
       )
     : [];
@@ -188,9 +183,9 @@ const segmentOf = (item: unknown, index: number): string => {
 };
 
 /** The static fields of a field list, each with its path segment. */
-const fieldsIn = (value: unknown): [string, Json][] =>
+const fieldsIn = (value: unknown): [string, JsonObject][] =>
   Array.isArray(value)
-    ? value.flatMap((item: unknown, index): [string, Json][] =>
+    ? value.flatMap((item: unknown, index): [string, JsonObject][] =>
         isRecord(item) ? [[segmentOf(item, index), item]] : [],
       )
     : [];
@@ -209,7 +204,7 @@ const serialize = (value: unknown): unknown => {
 };
 
 /** The definition as Zapier's checks see it: plain data, functions replaced by markers. */
-export const definitionOf = (app: object): Json => {
+export const definitionOf = (app: object): JsonObject => {
   const definition = serialize(app);
   if (!isRecord(definition)) {
     throw new Error('An app definition is an object.');
@@ -224,12 +219,12 @@ export const formatFinding = (finding: Finding): string =>
 interface Action {
   path: string;
   group: (typeof ACTION_GROUPS)[number];
-  definition: Json;
-  operation: Json;
+  definition: JsonObject;
+  operation: JsonObject;
   hidden: boolean;
 }
 
-const actionsOf = (app: Json): Action[] =>
+const actionsOf = (app: JsonObject): Action[] =>
   ACTION_GROUPS.flatMap((group) =>
     recordsIn(app[group]).map(([key, definition]) => {
       const display = isRecord(definition.display) ? definition.display : {};
@@ -244,15 +239,15 @@ const actionsOf = (app: Json): Action[] =>
   );
 
 /** Every field with a label or help text: connection fields, and actions' input fields. */
-const labelledFieldsOf = (app: Json): [string, Json][] => {
+const labelledFieldsOf = (app: JsonObject): [string, JsonObject][] => {
   const auth = isRecord(app.authentication) ? app.authentication : {};
   return [
-    ...fieldsIn(auth.fields).map(([segment, field]): [string, Json] => [
+    ...fieldsIn(auth.fields).map(([segment, field]): [string, JsonObject] => [
       `authentication.fields.${segment}`,
       field,
     ]),
     ...actionsOf(app).flatMap(({ path, operation }) =>
-      fieldsIn(operation.inputFields).map(([segment, field]): [string, Json] => [
+      fieldsIn(operation.inputFields).map(([segment, field]): [string, JsonObject] => [
         `${path}.operation.inputFields.${segment}`,
         field,
       ]),
@@ -260,7 +255,7 @@ const labelledFieldsOf = (app: Json): [string, Json][] => {
   ];
 };
 
-const samplesOf = (app: Json): { action: Action; sample: Json }[] =>
+const samplesOf = (app: JsonObject): { action: Action; sample: JsonObject }[] =>
   actionsOf(app).flatMap((action) =>
     isRecord(action.operation.sample) ? [{ action, sample: action.operation.sample }] : [],
   );
@@ -293,7 +288,7 @@ const linksIn = (text: string): { text: string; url: string }[] =>
 // ---------------------------------------------------------------------------------------------
 // The checks. Each takes the serialized definition and returns its findings.
 
-type Check = (app: Json, options: Required<CheckOptions>) => Finding[];
+type Check = (app: JsonObject, options: Required<CheckOptions>) => Finding[];
 
 /**
  * D002: the help text of a pasted credential (a password field, or a key/token/secret field)
@@ -650,7 +645,7 @@ const d023: Check = (app) =>
   });
 
 /** The sample's value for an output field key; `a__b` is the nested `a.b`. */
-const sampleValue = (sample: Json, key: string): unknown => {
+const sampleValue = (sample: JsonObject, key: string): unknown => {
   if (key in sample) {
     return sample[key];
   }
@@ -810,7 +805,7 @@ const poll: Check = (app) =>
       });
     });
 
-export const CHECKS: Readonly<Record<string, Check>> = {
+const CHECKS: Readonly<Record<string, Check>> = {
   D002: d002,
   D003: d003,
   D007: d007,

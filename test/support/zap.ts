@@ -17,7 +17,7 @@ export const testerCache = (appTester: unknown): Record<string, unknown> => {
     ? Object.fromEntries(Object.entries(stored))
     : {};
 };
-export type Item = Record<string, unknown>;
+type Item = Record<string, unknown>;
 
 /** Runs the trigger's perform with this `bundle.meta`, as the platform would, and returns its items. */
 export type Poller = (meta: Meta) => Promise<unknown>;

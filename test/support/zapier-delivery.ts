@@ -31,7 +31,7 @@ const loadConversion = (): ((input: Input, fields: readonly unknown[], zone: str
 };
 
 /** zapier-platform-cli's resolveInputDataTypes, as `invoke` applies it. */
-export const resolveInputDataTypes = loadConversion();
+const resolveInputDataTypes = loadConversion();
 
 /** A value as a Zap renders it: text, and absent when nothing was mapped. */
 const rendered = (value: unknown): string | undefined => {

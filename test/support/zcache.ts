@@ -9,10 +9,10 @@ import nock from 'nock';
 import type { ZapierRun } from './lambda';
 
 export const RPC_ORIGIN = 'https://rpc.zapier.test';
-export const LOG_ORIGIN = 'https://logs.zapier.test';
+const LOG_ORIGIN = 'https://logs.zapier.test';
 export const RUN: ZapierRun = { rpcBase: `${RPC_ORIGIN}/cli`, token: 'zt-unit-token' };
 
-export interface RpcCall {
+interface RpcCall {
   method: string;
   params: unknown[];
 }
@@ -37,7 +37,8 @@ interface Stored {
   expiresAt: number | null;
 }
 
-const fieldOf = (body: unknown, field: string): unknown => {
+/** A field of the runtime's RPC request body (`{id, storeKey, method, params}`, as JSON text). */
+export const fieldOf = (body: unknown, field: string): unknown => {
   const request: unknown = typeof body === 'string' ? JSON.parse(body) : body;
   return typeof request === 'object' && request !== null ? Reflect.get(request, field) : undefined;
 };

@@ -1,5 +1,5 @@
 import { cacheKey } from '../../src/cache';
-import { fingerprint } from '../../src/memory';
+import { emailPrint } from '../../src/memory';
 import {
   creditsLow,
   MAX_ITEMS,
@@ -398,7 +398,7 @@ describe('Credits Running Low, Account as a person types it', () => {
 });
 
 describe('Credits Running Low with its memory in pieces (a large site)', () => {
-  const pieceOf = (email: string) => Math.floor((fingerprint(email) * 2) / 2 ** 48);
+  const pieceOf = (email: string) => Math.floor((emailPrint(email) * 2) / 2 ** 48);
 
   it('loses one piece alone: nothing fires twice, a drop there waits for the next one', async () => {
     // 8,000 accounts below pack to 64 KB: two pieces by fingerprint range.

@@ -1,4 +1,4 @@
-import { fingerprint } from '../../src/memory';
+import { emailPrint } from '../../src/memory';
 import type { Account } from '../../src/records';
 import {
   newUser,
@@ -291,7 +291,7 @@ describe('New User reads GET /users as a stream', () => {
 describe('New User with its memory in pieces (a large site)', () => {
   // 8,000 accounts pack to 64 KB: past one value, so two pieces by fingerprint range.
   const SITE = Array.from({ length: 8_000 }, (_, index) => user(`member${String(index)}`));
-  const pieceOf = (account: Account) => Math.floor((fingerprint(account.email) * 2) / 2 ** 48);
+  const pieceOf = (account: Account) => Math.floor((emailPrint(account.email) * 2) / 2 ** 48);
   /** New accounts, the first `count` whose fingerprint falls in piece `piece`. */
   const newcomers = (piece: number, count: number) =>
     Array.from({ length: 100 }, (_, index) => user(`newcomer${String(index)}`))

@@ -38,6 +38,7 @@ import {
   runtimePackages,
   unpackZip,
   zipIsFresh,
+  isRecord,
 } from '../project';
 import { runStory } from '../story';
 import type { StepReport } from '../story';
@@ -53,9 +54,6 @@ const RESULTS = path.join(ROOT, 'tools', 'bench', 'results', 'latest.json');
 
 type Verdict = 'PASS' | 'OVER BUDGET';
 const verdict = (ok: boolean): Verdict => (ok ? 'PASS' : 'OVER BUDGET');
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);

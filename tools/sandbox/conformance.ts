@@ -15,6 +15,7 @@ import type { Document, Operation, Request, ValidationResult } from 'openapi-bac
 import adminDocument from '../../docs/agentfirst-admin.openapi.json';
 import dealaiDocument from '../../docs/dealai-whitelabel.openapi.json';
 import type { Exchange } from './server';
+import { isRecord } from '../project';
 
 /**
  * Path prefixes of the routes the sandbox serves that belong to neither vendor API: `/zapier/` for
@@ -22,7 +23,7 @@ import type { Exchange } from './server';
  * tests call to change the sandbox's state (consuming credits, say). Their exchanges are counted
  * as skipped, not checked.
  */
-export const NON_API_ROUTES: readonly string[] = ['/zapier/', '/sandbox/'];
+const NON_API_ROUTES: readonly string[] = ['/zapier/', '/sandbox/'];
 
 /**
  * Requests the integration sends outside the document on purpose, each with the reason. Deal.ai
@@ -69,9 +70,6 @@ interface Api {
   root: string;
   backend: OpenAPIBackend;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 

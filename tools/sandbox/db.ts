@@ -19,11 +19,11 @@ import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
 
 /** The highest balance an account may hold (credits are read back as JavaScript numbers). */
-export const MAX_CREDITS = Number.MAX_SAFE_INTEGER;
+export const MAX_BALANCE = Number.MAX_SAFE_INTEGER;
 
 export const DEFAULT_OWNER_CREDITS = 1_000_000;
 
-export type PasswordSource = 'provided' | 'generated';
+type PasswordSource = 'provided' | 'generated';
 
 export interface DealaiUser {
   email: string;
@@ -55,7 +55,7 @@ export type GrantResult =
 /** The services the usage report knows (the OpenAPI document's `Service` enum). */
 export const USAGE_SERVICES = ['search', 'browser'] as const;
 export type UsageService = (typeof USAGE_SERVICES)[number];
-export type UsageResult = 'success' | 'failure';
+type UsageResult = 'success' | 'failure';
 
 /** Calls made by an account, as the sandbox-only consume route records them. */
 export interface Consumption {
@@ -434,13 +434,13 @@ export class SandboxStore {
     return row === undefined ? undefined : toAdminAccount(row);
   }
 
-  /** Adds `amount` credits in one statement, refusing balances above {@link MAX_CREDITS}. */
+  /** Adds `amount` credits in one statement, refusing balances above {@link MAX_BALANCE}. */
   grantAdminCredits(email: string, amount: number): GrantResult {
     const row = this.statements.adminGrant.get(
       amount,
       new Date().toISOString(),
       email,
-      MAX_CREDITS,
+      MAX_BALANCE,
       amount,
     );
     if (row !== undefined) {

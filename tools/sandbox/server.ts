@@ -18,10 +18,11 @@ import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { MAX_CREDITS, SandboxStore, USAGE_SERVICES } from './db';
+import { MAX_BALANCE, SandboxStore, USAGE_SERVICES } from './db';
 import type { AdminAccount, DealaiUser, UsageRow, UsageService } from './db';
 import { LOG_PATH, RPC_PATH, isZapierPath, registerZapier } from './zapier';
 import type { ZapierSide } from './zapier';
+import { isRecord } from '../project';
 
 export const SANDBOX_DEALAI_KEY_DEFAULT = 'sandbox-dealai-key';
 export const SANDBOX_ADMIN_TOKEN_DEFAULT = 'sandbox-admin-token';
@@ -102,7 +103,7 @@ const EMAIL_PATTERN = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/u;
 type Provider = 'dealai' | 'admin';
 
 /** What a router answers for a path it has no route for (Fastify's and most gateways' shape). */
-export const ROUTER_NOT_FOUND = { error: 'Not Found' } as const;
+const ROUTER_NOT_FOUND = { error: 'Not Found' } as const;
 
 interface ProviderTexts {
   malformed: string;
@@ -136,7 +137,7 @@ const ADMIN = {
   notObject: 'Request body must be a JSON object',
   credits: 'Credits must be a non-negative integer',
   amount: 'Amount must be a positive integer',
-  overflow: `Credits must be no more than ${MAX_CREDITS}`,
+  overflow: `Credits must be no more than ${MAX_BALANCE}`,
   notFound: 'Email is nonexistent',
   conflict: 'Email already exists',
 } as const;
@@ -228,10 +229,6 @@ function statusCodeOf(error: unknown): number | undefined {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The request body as an object; a request without a body counts as `{}`. */

@@ -27,8 +27,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import type { SandboxStore, ZapierIdentity } from './db';
+import { isRecord } from '../project';
 
-export const ZAPIER_PREFIX = '/zapier';
+const ZAPIER_PREFIX = '/zapier';
 export const RPC_PATH = `${ZAPIER_PREFIX}/rpc`;
 export const LOG_PATH = `${ZAPIER_PREFIX}/logs`;
 
@@ -50,7 +51,7 @@ export interface ZapierSide {
   resetCacheWrites: () => void;
 }
 
-export interface CacheWrites {
+interface CacheWrites {
   count: number;
   /** The JSON text of the values, in bytes. */
   bytes: number;
@@ -64,9 +65,9 @@ export interface CacheWrites {
  */
 export const RPC_BODY_LIMIT = 1024 * 1024;
 /** The log server's limit on one streamed request (zapier-platform-core's create-logger.js). */
-export const LOG_BODY_LIMIT = 16 * 1024 * 1024;
+const LOG_BODY_LIMIT = 16 * 1024 * 1024;
 
-export type CacheScope = 'user' | 'auth';
+type CacheScope = 'user' | 'auth';
 
 /** A refusal, answered as `{id, error}` with its status. */
 class RpcError extends Error {
@@ -78,9 +79,6 @@ class RpcError extends Error {
     this.name = 'RpcError';
   }
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -111,7 +109,7 @@ const parseScope = (value: unknown): CacheScope[] => {
 };
 
 /** The partition a scoped key lives in: see the table at the top of this file. */
-export const partitionOf = (identity: ZapierIdentity, scope: readonly CacheScope[]): string => {
+const partitionOf = (identity: ZapierIdentity, scope: readonly CacheScope[]): string => {
   const parts = ['app'];
   if (scope.includes('user')) {
     parts.push(`user=${encodeURIComponent(identity.account)}`);

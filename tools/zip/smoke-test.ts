@@ -57,6 +57,7 @@ import {
   unpackZip,
   zipIsFresh,
   zipPaths,
+  isRecord,
 } from '../project';
 import type { EditionId, RuntimePackage, ZipEntry } from '../project';
 
@@ -84,9 +85,6 @@ const check = (name: string, ok: boolean, detail: string): boolean => {
   console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}: ${detail}`);
   return ok;
 };
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Every action key by kind, e.g. `creates: add_user, ...; searches: find_user`. */
 const actions = (app: unknown): string =>
