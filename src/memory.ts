@@ -631,18 +631,16 @@ export const tableMemory = <T>(
     const count = typeof pieces === 'number' ? pieces : 0;
     const estimate = table.size * PRINT_CHARS;
 
+    /** The groups of piece `index` of `of`: the table's fingerprints in that piece's range. */
+    const pieceGroups = (index: number, of: number) => {
+      const [from, to] = pieceRange(index, of);
+      return packGroups(table, codec, lowerBound(table.prints, from), lowerBound(table.prints, to));
+    };
     /** Every piece of a fresh split, then the head with an empty overlay. */
     const split = (): void => {
       const next = Math.max(1, Math.ceil(estimate / PIECE_TARGET_CHARS));
       for (let index = 0; index < next; index += 1) {
-        const [from, to] = pieceRange(index, next);
-        const groups = packGroups(
-          table,
-          codec,
-          lowerBound(table.prints, from),
-          lowerBound(table.prints, to),
-        );
-        put(pieceName(next, index), groups);
+        put(pieceName(next, index), pieceGroups(index, next));
       }
       put(name, headOf(next, {}));
     };
@@ -662,13 +660,7 @@ export const tableMemory = <T>(
       }
       const rewritten: { name: string; value: Json }[] = [];
       for (let index = 0; index < count; index += 1) {
-        const [from, to] = pieceRange(index, count);
-        const groups = packGroups(
-          table,
-          codec,
-          lowerBound(table.prints, from),
-          lowerBound(table.prints, to),
-        );
+        const groups = pieceGroups(index, count);
         const text = JSON.stringify(groups);
         if (text.length > PIECE_MAX_CHARS) {
           split();
