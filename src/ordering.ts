@@ -40,7 +40,8 @@ import type { Bundle, ZObject } from 'zapier-platform-core';
 
 import { openCache } from './cache';
 import type { Cache } from './cache';
-import { effectSoFar, readConnection } from './client';
+import { apiFor, effectSoFar } from './client';
+import type { RouteName } from './providers';
 import { invalid, isoTime, readEmail, readText, show } from './fields';
 import { KEY_TTL_SECONDS } from './idempotency';
 
@@ -249,6 +250,8 @@ const logCacheFailure = (z: ZObject, doing: string, error: unknown): void => {
 export interface OrderedStep<T> {
   /** The step's label, named in the note of a later stale run. */
   label: string;
+  /** The routes the step needs: a connection without them fails before any cache call. */
+  routes: readonly RouteName[];
   /** What a stale run returns besides `stale` and `staleNote`: the step's keys, nothing applied. */
   skipped: (who: { provider: string; email: string }) => T;
 }
@@ -270,7 +273,8 @@ export const inEventOrder =
     if (time === undefined) {
       return applied(await perform(z, bundle));
     }
-    const { provider, baseUrl } = readConnection(z, bundle);
+    // Checks the connection and the provider's routes before the lock (and any cache call).
+    const { provider, baseUrl } = apiFor(z, bundle, step.label, step.routes).connection;
     const email = readEmail(z, bundle.inputData.email).toLowerCase();
     const space = (purpose: string): Cache =>
       openCache(z, { scope: ['auth'], namespace: [purpose, provider.id, baseUrl] });

@@ -295,6 +295,7 @@ export const addUser = defineCreate({
     perform: inEventOrder(
       {
         label: LABEL,
+        routes: STEPS.addUser.routes,
         // Nothing was sent: the provider's output fields, empty, so that samples still match.
         skipped: ({ provider, email }): Output =>
           provider === 'dealai'

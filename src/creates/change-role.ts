@@ -82,6 +82,7 @@ export const changeRole = defineCreate({
     perform: inEventOrder(
       {
         label: LABEL,
+        routes: STEPS.changeRole.routes,
         skipped: ({ provider, email }): ChangedRole => ({
           provider,
           email,

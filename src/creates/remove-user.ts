@@ -97,6 +97,7 @@ export const removeUser = defineCreate({
     perform: inEventOrder(
       {
         label: LABEL,
+        routes: STEPS.removeUser.routes,
         // Nothing was sent: the provider's output fields, so that samples still match.
         skipped: ({ provider, email }): RemovedUser =>
           provider === 'admin'

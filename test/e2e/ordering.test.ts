@@ -11,7 +11,7 @@ import * as cacheModule from '../../src/cache';
 import { openCache } from '../../src/cache';
 import { isoTime } from '../../src/fields';
 import { CLOCK_TTL_SECONDS, LOCK_RETRY_SECONDS, LOCK_TTL_SECONDS } from '../../src/ordering';
-import { failure, messageOf, throttleOf } from '../helpers';
+import { failure, messageOf, payloadOf, throttleOf } from '../helpers';
 import { execute, withZ } from '../support/lambda';
 import type { ZapierRun } from '../support/lambda';
 import { useSandbox } from './setup';
@@ -581,6 +581,16 @@ describe('an Event Time that cannot be used', () => {
     );
 
     expect(messageOf(outcome.value)).toMatch(message);
+    expect(outcome.requests).toBe(0);
+    expect(outcome.cacheCalls).toBe(0);
+  });
+
+  it('fails on a connection without the step, before any request or cache call', async () => {
+    const outcome = await counted(() =>
+      failure(changeRole(zap(), 'wrong.provider@example.com', 'Premium Plan', iso(5), admin())),
+    );
+
+    expect(payloadOf(outcome.value)).toMatchObject({ code: 'UnsupportedByProvider' });
     expect(outcome.requests).toBe(0);
     expect(outcome.cacheCalls).toBe(0);
   });
