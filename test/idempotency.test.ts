@@ -129,10 +129,20 @@ describe('without an Idempotency Key', () => {
     const cache = fakeCache();
     cache.failWhen(() => true);
     grantsOnce();
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
 
-    const result = await provision({ email: EMAIL, credits: 5, mode: 'add' });
+    try {
+      const result = await provision({ email: EMAIL, credits: 5, mode: 'add' });
 
-    expect(result).toEqual({ ...PROVISIONED, replayed: false, replayNote: null });
+      expect(result).toEqual({ ...PROVISIONED, replayed: false, replayNote: null });
+      expect(log.mock.calls.map((args) => String(args[0]))).toContainEqual(
+        expect.stringMatching(
+          /^Could not check for an earlier run that may have applied this change in Zapier's cache: /,
+        ),
+      );
+    } finally {
+      log.mockRestore();
+    }
   });
 });
 
