@@ -7,7 +7,7 @@ import App from '../index';
 import { editionOf } from '../src/editions';
 import { STEPS, stepsOf } from '../src/providers';
 import { admin, ADMIN_KEY, appTester, callable, dealai, DEALAI_KEY, run } from './helpers';
-import { createAppHandler } from './support/lambda';
+import { inProcessApp } from '../tools/harness';
 import { isRecord } from '../src/records';
 
 const dealaiEdition = editionOf(App, 'dealai');
@@ -66,9 +66,7 @@ describe('editionOf', () => {
     ['the Deal.ai edition', dealaiEdition],
     ['the Administration API edition', adminEdition],
   ])("passes the platform's schema validation: %s", async (_name, app) => {
-    const output = await createAppHandler(app)({ command: 'validate', calledFromCli: true });
-
-    expect(isRecord(output) ? output.results : output).toEqual([]);
+    expect(await inProcessApp(app, 'cli').validate()).toEqual([]);
   });
 
   it('is a validation that fails on a broken definition', async () => {
@@ -79,9 +77,7 @@ describe('editionOf', () => {
         find_user: { ...operationHolder(adminEdition, 'searches', 'find_user'), noun: 7 },
       },
     };
-    const output = await createAppHandler(broken)({ command: 'validate', calledFromCli: true });
-
-    expect(isRecord(output) ? output.results : output).not.toEqual([]);
+    expect(await inProcessApp(broken, 'cli').validate()).not.toEqual([]);
   });
 
   it('runs a Deal.ai step on a connection without a provider', async () => {

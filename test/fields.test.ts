@@ -1,10 +1,10 @@
 import type { ZObject } from 'zapier-platform-core';
 
 import { isoTime, readCredits, readEmail, readFlag, readText } from '../src/fields';
-import { appTester, failure, messageOf } from './helpers';
+import { failure, messageOf, withZ } from './helpers';
 
 /** Runs a check with a real z object, as the platform would hand it to an action. */
-const check = <T>(fn: (z: ZObject) => T): Promise<T> => appTester((z: ZObject) => fn(z), {});
+const check = <T>(fn: (z: ZObject) => T): Promise<T> => withZ((z: ZObject) => fn(z));
 
 describe('readEmail', () => {
   it('trims and keeps the case as typed', async () => {

@@ -1,22 +1,40 @@
 /**
- * What every unit test needs: the app under Zapier's own tester, a connection per provider, nock
- * scopes that only answer requests carrying the right key, and a record of requests nock refused,
+ * What every unit test needs: the app run as Zapier does, through the one harness
+ * (tools/harness.ts, CLI mode) with z.cache in this file's memory; a connection per provider; nock
+ * scopes that only answer requests carrying the right key; and a record of requests nock refused,
  * so a test can prove that nothing was sent.
  */
 import nock from 'nock';
-import zapier from 'zapier-platform-core';
 import type { Bundle, ZObject } from 'zapier-platform-core';
 
 import App from '../index';
 import { INVALID_KEY } from '../src/client';
+import { inProcessApp } from '../tools/harness';
 
-export const appTester = zapier.createAppTester(App);
+const app = inProcessApp(App, 'cli');
 
-// Each test starts with an empty z.cache, as a new Zap would: the Idempotency Key and the guard of
-// a grant that may have been applied (src/idempotency.ts) remember across runs.
-beforeEach(() => {
-  Reflect.set(appTester, 'zcacheTestObj', {});
-});
+let cache: Record<string, unknown> = {};
+
+/**
+ * Empties z.cache, as for a new Zap. Each test starts with an empty one: the Idempotency Key, the
+ * guard of a grant that may have been applied (src/idempotency.ts) and the triggers' memory
+ * remember across runs.
+ */
+export const resetCache = (): void => {
+  cache = {};
+};
+beforeEach(resetCache);
+
+/** What z.cache holds now (core's in-memory stand-in, which ignores ttl, scope and nx). */
+export const cached = (): Record<string, unknown> => cache;
+
+/** Deletes one key from z.cache, as an eviction or expiry would. */
+export const uncache = (key: string): void => {
+  if (!(key in cache)) {
+    throw new Error(`z.cache holds no ${key}`);
+  }
+  Reflect.deleteProperty(cache, key);
+};
 
 export const DEALAI_KEY = 'dk_live_TEST-7f3a9c21e4b8';
 export const ADMIN_KEY = 'a1-TESTtokenQm9vZ2xlQWRtaW4x';
@@ -57,15 +75,42 @@ export const admin = (): nock.Scope =>
 
 type Perform = (z: ZObject, bundle: Bundle) => unknown;
 
+/** The function of the app definition that each {@link callable} wraps, so it runs as itself. */
+const definitionOf = new WeakMap<Perform, unknown>();
+
+type Inputs = {
+  authData?: Record<string, string>;
+  inputData?: Record<string, unknown>;
+  meta?: Record<string, unknown>;
+};
+
+const bundleOf = (inputs: Inputs) => ({ authData: {}, inputData: {}, ...inputs });
+
+/**
+ * Runs a function as one invocation of the app, as Zapier's app tester did: one of the app's (its
+ * perform, the connection test, from {@link callable}) under its own method, so that the
+ * platform checks its result, anything else with a real `z`. Answers what the handler answers.
+ */
+export const appTester = (fn: Perform, inputs: Inputs): Promise<unknown> =>
+  app.call(definitionOf.get(fn) ?? fn, bundleOf(inputs), { memory: cache });
+
+/** Runs `fn` with a real invocation's `z` and bundle, and answers what it returned. */
+export const withZ = <T>(
+  fn: (z: ZObject, bundle: Bundle) => T | Promise<T>,
+  inputs: Inputs = {},
+): Promise<T> => app.returnOf(fn, bundleOf(inputs), { memory: cache });
+
 /** A function from the app definition (a perform, the connection test), callable by the tester. */
 export const callable = (fn: unknown): Perform => {
   if (typeof fn !== 'function') {
     throw new Error('expected a function in the app definition');
   }
-  return (z, bundle) => {
+  const wrapped: Perform = (z, bundle) => {
     const result: unknown = Reflect.apply(fn, undefined, [z, bundle]);
     return result;
   };
+  definitionOf.set(wrapped, fn);
+  return wrapped;
 };
 
 /** An action's perform function, as the app definition holds it. */

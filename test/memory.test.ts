@@ -19,42 +19,28 @@ import {
   unpackGroups,
 } from '../src/memory';
 import type { Codec, LoadedTable, SaveReport, TableMemory } from '../src/memory';
-import { adminAuth, appTester } from './helpers';
+import { adminAuth, cached, withZ } from './helpers';
 import { dropCacheWrites } from './support/cache-faults';
 
 const T0 = Date.parse('2025-06-01T09:00:00Z');
 let clock = T0;
 
-beforeEach(async () => {
+beforeEach(() => {
   clock = T0;
   jest.spyOn(Date, 'now').mockImplementation(() => clock);
-  await appTester(() => null, {}, true);
 });
 afterEach(() => {
   jest.restoreAllMocks();
 });
 
-/** The app tester's stand-in for z.cache: key → JSON text. */
-const testerStore = (): object => {
-  const cache: unknown = Reflect.get(appTester, 'zcacheTestObj');
-  if (typeof cache !== 'object' || cache === null) {
-    throw new Error('the app tester has no cache object');
-  }
-  return cache;
-};
-
 /** Every stored value, parsed, by key. */
-const stored = (): Record<string, unknown> => {
-  const cache: unknown = Reflect.get(appTester, 'zcacheTestObj');
-  return typeof cache === 'object' && cache !== null
-    ? Object.fromEntries(
-        Object.entries(cache).map(([key, text]): [string, unknown] => [
-          key,
-          JSON.parse(String(text)),
-        ]),
-      )
-    : {};
-};
+const stored = (): Record<string, unknown> =>
+  Object.fromEntries(
+    Object.entries(cached()).map(([key, text]): [string, unknown] => [
+      key,
+      JSON.parse(String(text)),
+    ]),
+  );
 
 const SPACE = ['poll', 't', 'admin', 'https://api.agentfirst.dev', 'zap-42'];
 const keyOf = (name: string) => cacheKey(SPACE, name);
@@ -80,7 +66,7 @@ const ZAP_META: Record<string, unknown> = { zap: { id: 'zap-42' } };
 
 /** Runs `fn` with the table memory of trigger "t", name "n", on the admin connection. */
 const withStore = <R>(fn: (memory: TableMemory<number>) => Promise<R>): Promise<R> =>
-  appTester(
+  withZ(
     (z: ZObject, bundle: Bundle) =>
       fn(tableMemory(z, bundle, readConnection(z, bundle), 't', 'n', 'accounts', COUNT)),
     { authData: adminAuth, meta: ZAP_META },
@@ -210,11 +196,7 @@ describe('tableMemory', () => {
 
     await poll(tableOf(10));
     // The previous release's format (SHA-256 fingerprints) reads as no memory: a fresh start.
-    Reflect.set(
-      testerStore(),
-      keyOf('n'),
-      JSON.stringify({ at: T0, value: { v: 1, accounts: {} } }),
-    );
+    Reflect.set(cached(), keyOf('n'), JSON.stringify({ at: T0, value: { v: 1, accounts: {} } }));
     await expect(load()).resolves.toBeUndefined();
   });
 
@@ -306,7 +288,7 @@ describe('tableMemory', () => {
 
     it('reads a head naming an absurd number of pieces as no memory', async () => {
       Reflect.set(
-        testerStore(),
+        cached(),
         keyOf('n'),
         JSON.stringify({ at: T0, value: { v: 2, pieces: 10 ** 9, accounts: {} } }),
       );
@@ -343,7 +325,7 @@ describe('tableMemory', () => {
       await poll(table);
       const piece = cacheKey(SPACE, 'n:5.2');
       expect(Object.keys(stored())).toContain(piece);
-      Reflect.deleteProperty(testerStore(), piece);
+      Reflect.deleteProperty(cached(), piece);
 
       const { loaded, report } = await poll(table);
 

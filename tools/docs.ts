@@ -8,13 +8,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import * as zapier from 'zapier-platform-core';
-
 import App from '../index';
 import { editionOf } from '../src/editions';
 import { PROVIDERS, runsOn } from '../src/providers';
 import type { ProviderId, StepKind } from '../src/providers';
 
+import { inProcessApp } from './harness';
 import { isRecord } from './project';
 
 type JsonObject = Record<string, unknown>;
@@ -32,26 +31,14 @@ const KIND_NAMES: Record<StepKind, string> = {
 };
 const PROVIDER_IDS: readonly ProviderId[] = ['dealai', 'admin'];
 
-/** Runs one method of `app` as Zapier's editor does and returns its `results`. */
-const execute = async (app: object, method: string, authData: JsonObject): Promise<unknown> => {
-  const factory: unknown = Reflect.get(zapier, 'createAppHandler');
-  if (typeof factory !== 'function') {
-    throw new Error('zapier-platform-core has no createAppHandler');
-  }
-  const handler: unknown = Reflect.apply(factory, zapier, [app]);
-  if (typeof handler !== 'function') {
-    throw new Error('createAppHandler returned no handler');
-  }
-  const output: unknown = await Reflect.apply(handler, undefined, [
-    { command: 'execute', method, bundle: { authData, inputData: {} }, calledFromCli: true },
-  ]);
-  return isRecord(output) ? output.results : undefined;
-};
+/** Runs one method of `app` as Zapier's editor does (the harness's CLI mode); its `results`. */
+const execute = (app: object, method: string, authData: Record<string, string>): Promise<unknown> =>
+  inProcessApp(app, 'cli').execute(method, { authData, inputData: {} });
 
 const fieldsOf = async (
   app: object,
   method: string,
-  authData: JsonObject,
+  authData: Record<string, string>,
 ): Promise<JsonObject[]> => {
   const results = await execute(app, method, authData);
   if (!Array.isArray(results)) {
@@ -100,11 +87,11 @@ interface Page {
   intro: string;
   app: object;
   provider: ProviderId;
-  authData: JsonObject;
+  authData: Record<string, string>;
 }
 
 const pages = (): Page[] =>
-  PROVIDER_IDS.flatMap((provider) => {
+  PROVIDER_IDS.flatMap((provider): Page[] => {
     const name = PROVIDERS[provider].label;
     return [
       {

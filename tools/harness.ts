@@ -10,6 +10,8 @@
  *   request z.request did not send.
  *
  * - `inProcessApp(app, mode)` runs an app definition (or the index.js at a path) in this process.
+ *   Its `call` runs a function with a real invocation's `z`, as the app tester does: the unit tests
+ *   go through it, with z.cache in an object of their own (core's in-memory stand-in).
  * - `projectApp()` loads the handler in this process from the project's root index.js (what
  *   zapierwrapper.js loads), in CLI mode, the way `npm start` runs the story.
  * - `zipApp(dir)` runs this file in a fresh Node 22 process whose working directory is an unpacked
@@ -25,6 +27,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import zapier from 'zapier-platform-core';
+import type { Bundle as ZBundle, ZObject } from 'zapier-platform-core';
 
 import { ROOT, isRecord, isolatedEnv } from './project';
 
@@ -47,11 +50,21 @@ export interface Rpc {
   logUrl?: string;
 }
 
+/**
+ * z.cache in a plain object of this process: zapier-platform-core's own stand-in for the RPC (the
+ * one its app tester uses), which ignores ttl, scope and nx. Only an app in this process can share it.
+ */
+interface MemoryCache {
+  memory: Record<string, unknown>;
+}
+
 type LambdaEvent = Record<string, unknown>;
 
 /** Each call sends one Lambda event: it resolves with the handler's `results` or rejects. */
 export interface App {
   definition: () => Promise<unknown>;
+  /** The platform's schema validation of the definition (what `zapier-platform validate` runs). */
+  validate: () => Promise<unknown>;
   execute: (method: string, bundle: Bundle, rpc?: Rpc) => Promise<unknown>;
   close: () => Promise<void>;
 }
@@ -98,7 +111,7 @@ export type Mode = 'cli' | 'lambda';
  * zapierwrapper.js makes; the typings leave createAppHandler out), from this project's core.
  * It answers the handler's whole output (`{ results, status }`).
  */
-export const createAppHandler = (app: object | string): Handler => {
+const createAppHandler = (app: object | string): Handler => {
   const factory = callable(Reflect.get(zapier, 'createAppHandler'), 'createAppHandler');
   const handler = callable(factory(app), 'the handler createAppHandler made');
   return async (event) => {
@@ -109,16 +122,31 @@ export const createAppHandler = (app: object | string): Handler => {
 
 const resultsOf = (output: unknown): unknown => (isRecord(output) ? output.results : undefined);
 
+/** What an event carries besides its bundle for z.cache (and the runtime's logs) to go `via`. */
+const cacheFields = (via: Rpc | MemoryCache | undefined): LambdaEvent => {
+  if (via === undefined) {
+    return {};
+  }
+  if ('memory' in via) {
+    return { zcacheTestObj: via.memory };
+  }
+  return {
+    rpc_base: via.rpcBase,
+    token: via.token,
+    ...(via.logUrl === undefined ? {} : { environment: { LOGGING_ENDPOINT: via.logUrl } }),
+  };
+};
+
+const executeEvent = (
+  method: string,
+  bundle: Bundle,
+  via: Rpc | MemoryCache | undefined,
+): LambdaEvent => ({ command: 'execute', method, bundle, ...cacheFields(via) });
+
 const withEvents = (send: Handler, close: () => Promise<void>): App => ({
   definition: () => send({ command: 'definition' }),
-  execute: (method, bundle, rpc) =>
-    send({
-      command: 'execute',
-      method,
-      bundle,
-      ...(rpc === undefined ? {} : { rpc_base: rpc.rpcBase, token: rpc.token }),
-      ...(rpc?.logUrl === undefined ? {} : { environment: { LOGGING_ENDPOINT: rpc.logUrl } }),
-    }),
+  validate: () => send({ command: 'validate' }),
+  execute: (method, bundle, rpc) => send(executeEvent(method, bundle, rpc)),
   close,
 });
 
@@ -127,7 +155,7 @@ const withEvents = (send: Handler, close: () => Promise<void>): App => ({
  * (`creates.add_user.operation.perform`, `authentication.test`, ...): what the app tester finds
  * for a function it is given.
  */
-export const methodPathOf = (app: object, fn: unknown): string => {
+const findMethodPath = (app: object, fn: unknown): string | undefined => {
   const seen = new Set<unknown>();
   const search = (node: unknown, at: readonly string[]): string | undefined => {
     if (node === fn) {
@@ -145,21 +173,81 @@ export const methodPathOf = (app: object, fn: unknown): string => {
     }
     return undefined;
   };
-  const found = search(app, []);
+  return search(app, []);
+};
+
+export const methodPathOf = (app: object, fn: unknown): string => {
+  const found = findMethodPath(app, fn);
   if (found === undefined) {
     throw new Error('the function is not in the app definition');
   }
   return found;
 };
 
+export interface InProcessApp extends App {
+  execute: (method: string, bundle: Bundle, via?: Rpc | MemoryCache) => Promise<unknown>;
+  /**
+   * Runs `fn` with a real invocation's `z` and bundle, as the app tester does: a function of the
+   * app definition under its own method (so the platform checks its result as Zapier does), any
+   * other function as the app's `_testRequest`.
+   */
+  call: (fn: unknown, bundle: Bundle, via?: Rpc | MemoryCache) => Promise<unknown>;
+  /**
+   * Runs `fn` as the app's `_testRequest` and answers what it returned, as it returned it: for a
+   * unit of the app (a field's reader, the cache) that needs a real `z`.
+   */
+  returnOf: <T>(
+    fn: (z: ZObject, bundle: ZBundle) => T | Promise<T>,
+    bundle: Bundle,
+    via?: Rpc | MemoryCache,
+  ) => Promise<T>;
+}
+
 /** Runs `app` (a definition, or the path of its index.js) in this process, one event a call. */
-export const inProcessApp = (app: object | string, mode: Mode): App => {
-  const handler = createAppHandler(app);
+export const inProcessApp = (app: object | string, mode: Mode): InProcessApp => {
   const flags = mode === 'cli' ? { calledFromCli: true } : {};
-  return withEvents(
-    async (event) => resultsOf(await handler({ ...event, ...flags })),
-    () => Promise.resolve(),
-  );
+  const sender = (definition: object | string): Handler => {
+    const handler = createAppHandler(definition);
+    return async (event) => resultsOf(await handler({ ...event, ...flags }));
+  };
+  const send = sender(app);
+  const call: InProcessApp['call'] = (fn, bundle, via) => {
+    if (typeof app === 'string') {
+      throw new Error('call needs the app definition, not the path of its index.js');
+    }
+    const method = findMethodPath(app, fn);
+    if (method !== undefined) {
+      return send(executeEvent(method, bundle, via));
+    }
+    if (typeof fn !== 'function') {
+      throw new Error('call runs a function');
+    }
+    const adHoc = sender({ ...app, _testRequest: fn });
+    return adHoc(executeEvent('_testRequest', bundle, via));
+  };
+  const returnOf: InProcessApp['returnOf'] = async (fn, bundle, via) => {
+    let returned: { value: Awaited<ReturnType<typeof fn>> } | undefined;
+    await call(
+      async (z: ZObject, zBundle: ZBundle) => {
+        returned = { value: await fn(z, zBundle) };
+        return null;
+      },
+      bundle,
+      via,
+    );
+    if (returned === undefined) {
+      throw new Error('the function did not run');
+    }
+    return returned.value;
+  };
+  return {
+    definition: () => send({ command: 'definition' }),
+    validate: () => send({ command: 'validate' }),
+    execute: (method, bundle, via) => send(executeEvent(method, bundle, via)),
+    call,
+    returnOf,
+    close: () => Promise.resolve(),
+  };
 };
 
 /** The project's compiled app (root index.js, what zapierwrapper.js loads), in CLI mode. */

@@ -4,7 +4,7 @@
  * Lambda handler with the connection's authData (dynamic fields included), likewise the output
  * fields.
  */
-import { createAppHandler } from './lambda';
+import { inProcessApp } from '../../tools/harness';
 import { isRecord } from '../../src/records';
 
 export interface Field {
@@ -68,13 +68,7 @@ export const resolveFields = async (
   method: string,
   authData: Record<string, string>,
 ): Promise<Field[]> => {
-  const results = await createAppHandler(app)({
-    command: 'execute',
-    method,
-    bundle: { authData, inputData: {} },
-    calledFromCli: true,
-  });
-  const fields: unknown = isRecord(results) ? results.results : undefined;
+  const fields = await inProcessApp(app, 'cli').execute(method, { authData, inputData: {} });
   if (!Array.isArray(fields)) {
     throw new Error(`${method} answered no list of fields`);
   }

@@ -10,10 +10,8 @@ import https from 'node:https';
 import type { Bundle, ZObject } from 'zapier-platform-core';
 
 import App from '../../index';
-import { createAppHandler, inProcessApp } from '../../tools/harness';
+import { inProcessApp } from '../../tools/harness';
 import type { Bundle as Inputs, Rpc } from '../../tools/harness';
-
-export { createAppHandler };
 
 /** What Zapier puts in the event besides the bundle: where the RPC endpoint is, and the token. */
 export type ZapierRun = Rpc;
@@ -28,19 +26,11 @@ const app = inProcessApp(App, 'cli');
 export const execute = (method: string, bundle: Inputs, run: ZapierRun): Promise<unknown> =>
   app.execute(method, bundle, run);
 
-/**
- * Runs `fn` with the `z` of a real invocation, as the app tester runs a function that is not in
- * the app (it adds it as `_testRequest` to a copy of the app).
- */
-export const withZ = (
+/** Runs `fn` with the `z` of a real invocation whose z.cache goes to `run`; answers what it returned. */
+export const withZ = <T>(
   run: ZapierRun,
-  fn: (z: ZObject, bundle: Bundle) => Promise<unknown>,
-): Promise<unknown> =>
-  inProcessApp({ ...App, _testRequest: fn }, 'cli').execute(
-    '_testRequest',
-    { authData: {}, inputData: {} },
-    run,
-  );
+  fn: (z: ZObject, bundle: Bundle) => T | Promise<T>,
+): Promise<T> => app.returnOf(fn, { authData: {}, inputData: {} }, run);
 
 /**
  * Runs an event for `app` in Lambda mode: the runtime patches Node's http and https to log

@@ -6,17 +6,6 @@
 
 export type Meta = Record<string, unknown>;
 
-/**
- * What z.cache holds under the app tester's in-memory stand-in (which ignores scope and nx), for
- * unit tests that look at a trigger's memory.
- */
-export const testerCache = (appTester: unknown): Record<string, unknown> => {
-  const stored: unknown =
-    typeof appTester === 'function' ? Reflect.get(appTester, 'zcacheTestObj') : undefined;
-  return typeof stored === 'object' && stored !== null
-    ? Object.fromEntries(Object.entries(stored))
-    : {};
-};
 type Item = Record<string, unknown>;
 
 /** Runs the trigger's perform with this `bundle.meta`, as the platform would, and returns its items. */
@@ -80,14 +69,4 @@ export const zapOf = (run: Poller, meta: Meta = {}): Zap => {
     },
     lastPoll: () => last,
   };
-};
-
-/** Deletes one key from the app tester's z.cache stand-in, as an eviction or expiry would. */
-export const dropTesterKey = (appTester: unknown, key: string): void => {
-  const stored: unknown =
-    typeof appTester === 'function' ? Reflect.get(appTester, 'zcacheTestObj') : undefined;
-  if (typeof stored !== 'object' || stored === null || !(key in stored)) {
-    throw new Error(`the app tester's cache holds no ${key}`);
-  }
-  Reflect.deleteProperty(stored, key);
 };

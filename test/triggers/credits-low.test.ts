@@ -14,14 +14,17 @@ import {
   admin,
   adminAuth,
   appTester,
+  cached,
   callable,
   dealaiAuth,
   failure,
   messageOf,
+  resetCache,
   unmatched,
+  uncache,
 } from '../helpers';
 import { dropCacheWrites } from '../support/cache-faults';
-import { dropTesterKey, testerCache, zapOf } from '../support/zap';
+import { zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
 
 // The typings give a trigger's operation as polling or hook; this one polls.
@@ -32,16 +35,15 @@ const at = (minutes: number) => T0 + minutes * 60_000;
 const iso = (epoch: number) => new Date(epoch).toISOString();
 
 let clock = T0;
-beforeEach(async () => {
+beforeEach(() => {
   clock = T0;
   jest.spyOn(Date, 'now').mockImplementation(() => clock);
-  await appTester(() => null, {}, true);
 });
 afterEach(() => {
   jest.restoreAllMocks();
 });
 
-const cache = (): Record<string, unknown> => testerCache(appTester);
+const cache = (): Record<string, unknown> => ({ ...cached() });
 
 /** One poll of the trigger as Zapier runs it, against these accounts (GET /users). */
 const pollWith =
@@ -231,7 +233,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
     credits = 50;
     expect(await zap.poll()).toHaveLength(1);
 
-    await appTester(() => null, {}, true);
+    resetCache();
     expect(await zap.poll()).toEqual([]);
     credits = 40;
     expect(await zap.poll()).toEqual([]);
@@ -428,7 +430,7 @@ describe('Credits Running Low with its memory in pieces (a large site)', () => {
     const pieces = Object.keys(cache()).filter((key) => key.includes('users%3A100%3A2.'));
     expect(pieces).toHaveLength(2);
 
-    dropTesterKey(appTester, pieces[0] ?? '');
+    uncache(pieces[0] ?? '');
     credits.set(sam, 40);
     clock = at(2);
     // Jane's range starts afresh: she is not taken for a new drop, and Sam's drop fires.

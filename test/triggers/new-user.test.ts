@@ -12,27 +12,27 @@ import {
   admin,
   adminAuth,
   appTester,
+  cached,
   callable,
   dealaiAuth,
   failure,
   messageOf,
+  resetCache,
   unmatched,
+  uncache,
 } from '../helpers';
 import { dropCacheWrites } from '../support/cache-faults';
-import { dropTesterKey, testerCache, zapOf } from '../support/zap';
+import { zapOf } from '../support/zap';
 import type { Meta } from '../support/zap';
 
 // The typings give a trigger's operation as polling or hook; this one polls.
 const perform = callable(Reflect.get(newUser.operation, 'perform'));
 
-beforeEach(async () => {
-  await appTester(() => null, {}, true);
-});
 afterEach(() => {
   jest.restoreAllMocks();
 });
 
-const cache = (): Record<string, unknown> => testerCache(appTester);
+const cache = (): Record<string, unknown> => ({ ...cached() });
 
 const user = (name: string, credits = 0): Account => ({ email: `${name}@example.com`, credits });
 
@@ -175,7 +175,7 @@ describe('New User, polled as Zapier polls', () => {
     const zap = zapOf(pollOf(() => accounts));
     await zap.turnOn();
     accounts.push(user('bob'));
-    await appTester(() => null, {}, true);
+    resetCache();
 
     expect(await zap.poll()).toEqual([]);
     accounts.push(user('cat'));
@@ -307,7 +307,7 @@ describe('New User with its memory in pieces (a large site)', () => {
     const [lostOne, keptOne] = [newcomers(0, 1), newcomers(1, 1)];
     accounts.push(...lostOne, ...keptOne);
 
-    dropTesterKey(appTester, pieces[0] ?? '');
+    uncache(pieces[0] ?? '');
     const fired = await zap.poll();
 
     // The lost range starts afresh, as a lost memory does: its newcomer is missed, and none of
