@@ -114,10 +114,7 @@ export type Mode = 'cli' | 'lambda';
 const createAppHandler = (app: object | string): Handler => {
   const factory = callable(Reflect.get(zapier, 'createAppHandler'), 'createAppHandler');
   const handler = callable(factory(app), 'the handler createAppHandler made');
-  return async (event) => {
-    const output: unknown = await handler(event);
-    return output;
-  };
+  return async (event) => await handler(event);
 };
 
 const resultsOf = (output: unknown): unknown => (isRecord(output) ? output.results : undefined);
@@ -241,12 +238,10 @@ export const inProcessApp = (app: object | string, mode: Mode): InProcessApp => 
     return returned.value;
   };
   return {
-    definition: () => send({ command: 'definition' }),
-    validate: () => send({ command: 'validate' }),
+    ...withEvents(send, () => Promise.resolve()),
     execute: (method, bundle, via) => send(executeEvent(method, bundle, via)),
     call,
     returnOf,
-    close: () => Promise.resolve(),
   };
 };
 
