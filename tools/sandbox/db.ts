@@ -21,7 +21,7 @@ import type { StatementSync } from 'node:sqlite';
 /** The highest balance an account may hold (credits are read back as JavaScript numbers). */
 export const MAX_BALANCE = Number.MAX_SAFE_INTEGER;
 
-export const DEFAULT_OWNER_CREDITS = 1_000_000;
+const DEFAULT_OWNER_CREDITS = 1_000_000;
 
 type PasswordSource = 'provided' | 'generated';
 

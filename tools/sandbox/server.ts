@@ -367,7 +367,7 @@ const ISO_DATE_TIME =
  * Epoch milliseconds of an ISO 8601 date or date-time; NaN when it is not one. A missing offset
  * means UTC. The hour may have one digit, as in the API's own example ("2025-12-25T9:00:00-06:00").
  */
-export function parseIsoDateTime(text: string): number {
+function parseIsoDateTime(text: string): number {
   const match = ISO_DATE_TIME.exec(text.trim());
   if (match === null) {
     return Number.NaN;
