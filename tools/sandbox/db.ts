@@ -10,7 +10,7 @@
  * The Zapier side (./zapier) keeps its tokens in `zapier_tokens` and the integration's cache
  * (`z.cache`) in `zcache`, one row per partition and key, with an optional expiry time.
  */
-import './quiet-sqlite';
+import './quiet-sqlite.cjs';
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
