@@ -137,24 +137,9 @@ describe('a broken copy of a sandbox answer', () => {
     ]);
   });
 
-  it('with credits as text is named', () => {
-    const broken = {
-      ...added,
-      responseBody: added.responseBody.replace('"credits":7', '"credits":"7"'),
-    };
-
-    expect(problemsOf(broken)).toEqual(['answer: answer body/credits must be integer']);
-  });
-
   it('with a status the operation does not declare is named', () => {
     expect(problemsOf({ ...added, status: 200 })).toEqual([
       'answer: answer status 200 is not declared for POST /users',
-    ]);
-  });
-
-  it('with a content type the status does not declare is named', () => {
-    expect(problemsOf({ ...added, contentType: 'text/html; charset=utf-8' })).toEqual([
-      'answer: answer Content-Type text/html is not declared for 201 (application/json)',
     ]);
   });
 
@@ -214,16 +199,6 @@ describe('a broken copy of a request', () => {
     expect(problemsOf(added)).toEqual([
       'request: request/requestBody must NOT have additional properties (plan)',
     ]);
-  });
-
-  it('with sendInviteEmail as a boolean instead of "yes"/"no" is named', async () => {
-    const added = await dealai('POST', '/users', {
-      body: { firstName: 'Jo', email: newEmail(), sendInviteEmail: true },
-    });
-
-    expect(problemsOf(added)).toEqual(
-      expect.arrayContaining(['request: request/requestBody/sendInviteEmail must be string']),
-    );
   });
 
   it('with credits as text, or an address that is not one, is named', async () => {

@@ -2,37 +2,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { startSandbox } from '../../tools/sandbox/server';
 import { ADMIN_AUTH, DEALAI_AUTH, call } from './helpers';
 
-describe('startSandbox', () => {
-  it('listens on a free port by default and reports its URLs', async () => {
-    const sandbox = await startSandbox();
-    try {
-      expect(sandbox.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(sandbox.adminBaseUrl).toBe(sandbox.url);
-      expect(sandbox.dealaiBaseUrl).toBe(`${sandbox.url}/api/2024-01/whitelabel`);
-      const response = await call(sandbox.adminBaseUrl, 'GET', '/user', { headers: ADMIN_AUTH });
-      expect(response.status).toBe(200);
-    } finally {
-      await sandbox.close();
-    }
-  });
-
-  it('stops listening on close, and close can be called twice', async () => {
-    const sandbox = await startSandbox();
-    await sandbox.close();
-    await sandbox.close();
-    await expect(fetch(`${sandbox.url}/user`)).rejects.toThrow();
-  });
-
-  it('rejects when the port is taken', async () => {
-    const first = await startSandbox();
-    try {
-      const port = Number(new URL(first.url).port);
-      await expect(startSandbox({ port })).rejects.toThrow(/EADDRINUSE/);
-    } finally {
-      await first.close();
-    }
-  });
-
+// The end-to-end tests' "no request was sent" assertions are only as good as this count.
+describe('the request count', () => {
   it('counts every request received, whatever the route or outcome', async () => {
     const sandbox = await startSandbox();
     try {
@@ -106,44 +77,6 @@ describe('rate limiting', () => {
       expect(limited.headers.get('retry-after')).toBe('1');
       await delay(1_100);
       expect((await call(sandbox.url, 'GET', '/user', { headers: ADMIN_AUTH })).status).toBe(200);
-    } finally {
-      await sandbox.close();
-    }
-  });
-});
-
-describe('request bodies', () => {
-  it('parses JSON whatever the content type says', async () => {
-    const sandbox = await startSandbox();
-    try {
-      const response = await fetch(`${sandbox.url}/users`, {
-        method: 'POST',
-        headers: { ...ADMIN_AUTH, 'Content-Type': 'text/plain' },
-        body: JSON.stringify({ email: 'plain@example.com' }),
-      });
-      expect(response.status).toBe(201);
-    } finally {
-      await sandbox.close();
-    }
-  });
-
-  it('answers an oversized body with 413 in the provider shape', async () => {
-    const sandbox = await startSandbox();
-    try {
-      const body = JSON.stringify({ email: 'big@example.com', padding: 'x'.repeat(1_100_000) });
-      const admin = await call(sandbox.url, 'POST', '/users', {
-        headers: ADMIN_AUTH,
-        rawBody: body,
-      });
-      expect(admin.status).toBe(413);
-      expect(admin.contentType).toMatch(/^text\/plain/);
-      expect(admin.text).toBe('Request body is too large');
-      const dealai = await call(sandbox.dealaiBaseUrl, 'POST', '/users', {
-        headers: DEALAI_AUTH,
-        rawBody: body,
-      });
-      expect(dealai.status).toBe(413);
-      expect(dealai.json()).toEqual({ error: 'Request body is too large' });
     } finally {
       await sandbox.close();
     }

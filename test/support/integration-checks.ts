@@ -52,75 +52,21 @@ const DYNAMIC_INPUT_REASONS: Readonly<Record<string, string>> = {
  */
 const APP_NAMES: readonly string[] = [packageName, packageName.replace(/[-_ ]?zapier$/i, '')];
 
+/** A set of the words of `text`, which lists them separated by white space. */
+const wordSet = (text: string): ReadonlySet<string> => new Set(text.trim().split(/\s+/));
+
 /** Third-person verbs a create's description may start with (DESC). */
-const CREATE_VERBS: ReadonlySet<string> = new Set([
-  'Activates',
-  'Adds',
-  'Appends',
-  'Approves',
-  'Archives',
-  'Assigns',
-  'Attaches',
-  'Cancels',
-  'Changes',
-  'Clears',
-  'Closes',
-  'Completes',
-  'Copies',
-  'Creates',
-  'Deactivates',
-  'Deletes',
-  'Grants',
-  'Invites',
-  'Marks',
-  'Moves',
-  'Posts',
-  'Provisions',
-  'Publishes',
-  'Registers',
-  'Removes',
-  'Renames',
-  'Replaces',
-  'Resets',
-  'Restores',
-  'Revokes',
-  'Schedules',
-  'Sends',
-  'Sets',
-  'Starts',
-  'Stops',
-  'Submits',
-  'Subscribes',
-  'Unsubscribes',
-  'Updates',
-  'Uploads',
-  'Upserts',
-]);
+const CREATE_VERBS = wordSet(`
+  Activates Adds Appends Approves Archives Assigns Attaches Cancels Changes Clears Closes
+  Completes Copies Creates Deactivates Deletes Grants Invites Marks Moves Posts Provisions
+  Publishes Registers Removes Renames Replaces Resets Restores Revokes Schedules Sends Sets
+  Starts Stops Submits Subscribes Unsubscribes Updates Uploads Upserts
+`);
 
 /** Words a Title Case label may keep in lower case, except as its first word (D018). */
-const SMALL_WORDS: ReadonlySet<string> = new Set([
-  'a',
-  'an',
-  'and',
-  'as',
-  'at',
-  'but',
-  'by',
-  'for',
-  'if',
-  'in',
-  'nor',
-  'of',
-  'on',
-  'or',
-  'per',
-  'the',
-  'to',
-  'via',
-  'vs',
-  'when',
-  'with',
-]);
+const SMALL_WORDS = wordSet(`
+  a an and as at but by for if in nor of on or per the to via vs when with
+`);
 
 /** D011: help text shorter than this adds nothing a label could not say. */
 const MIN_HELP_TEXT_CHARS = 20;
@@ -143,22 +89,9 @@ const DATE_LIKE: readonly RegExp[] = [
   new RegExp(`^(\\w{3},? )?${MONTH} \\d{1,2}(st|nd|rd|th)?,? \\d{4}\\b`, 'i'),
 ];
 /** Filler that does not make help text say more than its label (D011). */
-const FILLER: ReadonlySet<string> = new Set([
-  'a',
-  'an',
-  'enter',
-  'field',
-  'here',
-  'its',
-  'of',
-  'please',
-  's',
-  'the',
-  'this',
-  'user',
-  'value',
-  'your',
-]);
+const FILLER = wordSet(`
+  a an enter field here its of please s the this user value your
+`);
 
 type JsonObject = Record<string, unknown>;
 
@@ -219,24 +152,52 @@ export const formatFinding = (finding: Finding): string =>
 interface Action {
   path: string;
   group: (typeof ACTION_GROUPS)[number];
-  definition: JsonObject;
+  display: JsonObject;
   operation: JsonObject;
-  hidden: boolean;
 }
+
+const displayOf = (definition: JsonObject): JsonObject =>
+  isRecord(definition.display) ? definition.display : {};
 
 const actionsOf = (app: JsonObject): Action[] =>
   ACTION_GROUPS.flatMap((group) =>
-    recordsIn(app[group]).map(([key, definition]) => {
-      const display = isRecord(definition.display) ? definition.display : {};
-      return {
-        path: `${group}.${key}`,
-        group,
-        definition,
-        operation: isRecord(definition.operation) ? definition.operation : {},
-        hidden: display.hidden === true,
-      };
-    }),
+    recordsIn(app[group]).map(([key, definition]) => ({
+      path: `${group}.${key}`,
+      group,
+      display: displayOf(definition),
+      operation: isRecord(definition.operation) ? definition.operation : {},
+    })),
   );
+
+type Kind = 'create' | 'search' | 'trigger';
+
+const KIND_OF_GROUP: Readonly<Record<Action['group'], Kind>> = {
+  creates: 'create',
+  searches: 'search',
+  triggers: 'trigger',
+};
+
+interface Displayed {
+  key: string;
+  kind: Kind;
+  value: unknown;
+}
+
+/** The `display` label or description of every action and search-or-create, with its path. */
+const displayedOf = (app: JsonObject, name: 'label' | 'description'): Displayed[] => [
+  ...actionsOf(app).map(({ path, group, display }) => ({
+    key: `${path}.display.${name}`,
+    kind: KIND_OF_GROUP[group],
+    value: display[name],
+  })),
+  ...SEARCH_OR_CREATE_GROUPS.flatMap((group) =>
+    recordsIn(app[group]).map(([key, definition]): Displayed => ({
+      key: `${group}.${key}.display.${name}`,
+      kind: 'search',
+      value: displayOf(definition)[name],
+    })),
+  ),
+];
 
 /** Every field with a label or help text: connection fields, and actions' input fields. */
 const labelledFieldsOf = (app: JsonObject): [string, JsonObject][] => {
@@ -382,30 +343,19 @@ export const markdownProblems = (text: string): string[] => {
 };
 
 /** D008: links in action descriptions and in help texts are well formed Markdown. */
-const d008: Check = (app) => {
-  const descriptions: [string, unknown][] = [
-    ...actionsOf(app).map(({ path, definition }): [string, unknown] => [
-      `${path}.display.description`,
-      isRecord(definition.display) ? definition.display.description : undefined,
-    ]),
-    ...SEARCH_OR_CREATE_GROUPS.flatMap((group) =>
-      recordsIn(app[group]).map(([key, definition]): [string, unknown] => [
-        `${group}.${key}.display.description`,
-        isRecord(definition.display) ? definition.display.description : undefined,
-      ]),
-    ),
-  ];
-  const helpTexts = labelledFieldsOf(app).map(([path, field]): [string, unknown] => [
-    `${path}.helpText`,
-    field.helpText,
-  ]);
-  return [...descriptions, ...helpTexts].flatMap(([key, text]) => {
-    const problems = typeof text === 'string' ? markdownProblems(text) : [];
+const d008: Check = (app) =>
+  [
+    ...displayedOf(app, 'description'),
+    ...labelledFieldsOf(app).map(([path, field]) => ({
+      key: `${path}.helpText`,
+      value: field.helpText,
+    })),
+  ].flatMap(({ key, value }) => {
+    const problems = typeof value === 'string' ? markdownProblems(value) : [];
     return problems.length === 0
       ? []
       : [{ code: 'D008', key, message: `Invalid Markdown: ${problems.join('; ')}.` }];
   });
-};
 
 /**
  * D009: a search has a field to search by. Stricter than the reference, which asks for a search
@@ -427,15 +377,19 @@ const d009: Check = (app) =>
           ],
     );
 
+/** The keys of the output fields marked `primary` (D010, POLL). */
+const primaryOf = (operation: JsonObject): string[] =>
+  fieldsIn(operation.outputFields)
+    .filter(([, field]) => field.primary === true)
+    .map(([segment]) => segment);
+
 /**
  * D010: the static sample holds the primary key: every output field marked `primary`, or `id`
  * when none is marked.
  */
 const d010: Check = (app) =>
   samplesOf(app).flatMap(({ action, sample }) => {
-    const primary = fieldsIn(action.operation.outputFields)
-      .filter(([, field]) => field.primary === true)
-      .map(([segment]) => segment);
+    const primary = primaryOf(action.operation);
     const keys = primary.length > 0 ? primary : ['id'];
     return keys
       .filter((key) => !(key in sample))
@@ -484,7 +438,7 @@ const d011: Check = (app) =>
 /** D012: every visible trigger, search and create has a static sample. */
 const d012: Check = (app) =>
   actionsOf(app)
-    .filter((action) => !action.hidden)
+    .filter(({ display }) => display.hidden !== true)
     .flatMap(({ path, operation }) =>
       isRecord(operation.sample) && Object.keys(operation.sample).length > 0
         ? []
@@ -532,7 +486,7 @@ const d015: Check = (app) =>
   );
 
 /** A label in Title Case: every word capitalized except SMALL_WORDS after the first. */
-export const titleCase = (label: string): string =>
+const titleCase = (label: string): string =>
   label
     .split(' ')
     .map((word, index) =>
@@ -561,35 +515,21 @@ const isTitleCase = (label: string): boolean =>
  * D018: labels in Title Case. The reference covers trigger, search and create labels; stricter
  * here, the labels of connection fields, input fields and output fields too.
  */
-const d018: Check = (app) => {
-  const labels: [string, unknown][] = [
-    ...actionsOf(app).map(({ path, definition }): [string, unknown] => [
-      `${path}.display.label`,
-      isRecord(definition.display) ? definition.display.label : undefined,
-    ]),
-    ...SEARCH_OR_CREATE_GROUPS.flatMap((group) =>
-      recordsIn(app[group]).map(([key, definition]): [string, unknown] => [
-        `${group}.${key}.display.label`,
-        isRecord(definition.display) ? definition.display.label : undefined,
-      ]),
-    ),
-    ...labelledFieldsOf(app).map(([path, field]): [string, unknown] => [
-      `${path}.label`,
-      field.label,
-    ]),
+const d018: Check = (app) =>
+  [
+    ...displayedOf(app, 'label'),
+    ...labelledFieldsOf(app).map(([path, field]) => ({ key: `${path}.label`, value: field.label })),
     ...actionsOf(app).flatMap(({ path, operation }) =>
-      fieldsIn(operation.outputFields).map(([segment, field]): [string, unknown] => [
-        `${path}.operation.outputFields.${segment}.label`,
-        field.label,
-      ]),
+      fieldsIn(operation.outputFields).map(([segment, field]) => ({
+        key: `${path}.operation.outputFields.${segment}.label`,
+        value: field.label,
+      })),
     ),
-  ];
-  return labels.flatMap(([key, label]) =>
+  ].flatMap(({ key, value: label }) =>
     typeof label !== 'string' || isTitleCase(label)
       ? []
       : [{ code: 'D018', key, message: `"${label}" is not in Title Case: "${titleCase(label)}".` }],
   );
-};
 
 /**
  * D022: creates have static input fields (a list of plain objects), so Zap templates can fill
@@ -703,14 +643,6 @@ const d024: Check = (app) =>
 
 const normalizedName = (text: string): string => text.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 
-type Kind = 'create' | 'search' | 'trigger';
-
-const KIND_OF_GROUP: Readonly<Record<Action['group'], Kind>> = {
-  creates: 'create',
-  searches: 'search',
-  triggers: 'trigger',
-};
-
 /**
  * DESC (ours): a create's description starts with a third-person verb ("Creates", "Updates",
  * "Adds", "Removes"), a search's or search-or-create's with "Finds", a trigger's with "Triggers
@@ -719,21 +651,7 @@ const KIND_OF_GROUP: Readonly<Record<Action['group'], Kind>> = {
  */
 const desc: Check = (app, options) => {
   const names = options.appNames.map(normalizedName).filter((name) => name !== '');
-  const described: [string, Kind, unknown][] = [
-    ...actionsOf(app).map(({ path, group, definition }): [string, Kind, unknown] => [
-      `${path}.display.description`,
-      KIND_OF_GROUP[group],
-      isRecord(definition.display) ? definition.display.description : undefined,
-    ]),
-    ...SEARCH_OR_CREATE_GROUPS.flatMap((group) =>
-      recordsIn(app[group]).map(([key, definition]): [string, Kind, unknown] => [
-        `${group}.${key}.display.description`,
-        'search',
-        isRecord(definition.display) ? definition.display.description : undefined,
-      ]),
-    ),
-  ];
-  return described.flatMap(([key, kind, value]) => {
+  return displayedOf(app, 'description').flatMap(({ key, kind, value }) => {
     const text = (textOf(value) ?? '').trim();
     const problems: string[] = [];
     const firstWord = text.split(/\s+/)[0] ?? '';
@@ -778,7 +696,7 @@ const poll: Check = (app) =>
     .filter(({ group, operation }) => group === 'triggers' && operation.type !== 'hook')
     .flatMap(({ path, operation }) => {
       const fields = fieldsIn(operation.outputFields);
-      const primary = fields.filter(([, field]) => field.primary === true).map(([key]) => key);
+      const primary = primaryOf(operation);
       const keys = primary.length > 0 ? primary : ['id'];
       const sample = isRecord(operation.sample) ? operation.sample : undefined;
       return keys.flatMap((key): Finding[] => {

@@ -19,12 +19,12 @@ import {
 } from './server';
 import type { Sandbox } from './server';
 
-export const DEFAULT_PORT = 4010;
-export const DEFAULT_HOST = '127.0.0.1';
-export const DEFAULT_DB_PATH = './.tmp/sandbox.sqlite';
+const DEFAULT_PORT = 4010;
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_DB_PATH = './.tmp/sandbox.sqlite';
 const RATE_WINDOW_MS = 60_000;
 
-export interface CliConfig {
+interface CliConfig {
   host: string;
   port: number;
   dbPath: string;
@@ -33,7 +33,7 @@ export interface CliConfig {
   help: boolean;
 }
 
-export const USAGE = `Usage: npm run sandbox -- [--port N] [--host H] [--db PATH] [--rate N]
+const USAGE = `Usage: npm run sandbox -- [--port N] [--host H] [--db PATH] [--rate N]
 
   --port N   port to listen on (env SANDBOX_PORT, default ${DEFAULT_PORT}; 0 picks a free port)
   --host H   interface to bind (env SANDBOX_HOST, default ${DEFAULT_HOST})
@@ -54,7 +54,7 @@ function integerSetting(name: string, raw: string, min: number, max: number): nu
 }
 
 /** Flags win over environment variables, which win over the defaults. Throws on invalid values. */
-export function parseCliConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
+function parseCliConfig(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -93,7 +93,7 @@ function clientUrl(sandbox: Sandbox): string {
 }
 
 /** What the CLI prints on start: where it listens and how to point a connection at it. */
-export function startupMessage(sandbox: Sandbox, config: CliConfig): string {
+function startupMessage(sandbox: Sandbox, config: CliConfig): string {
   const base = clientUrl(sandbox);
   const database = config.dbPath === ':memory:' ? 'in memory (nothing is kept)' : config.dbPath;
   return [

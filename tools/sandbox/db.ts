@@ -10,7 +10,7 @@
  * The Zapier side (./zapier) keeps its tokens in `zapier_tokens` and the integration's cache
  * (`z.cache`) in `zcache`, one row per partition and key, with an optional expiry time.
  */
-import './quiet-sqlite';
+import './quiet-sqlite.cjs';
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -21,7 +21,7 @@ import type { StatementSync } from 'node:sqlite';
 /** The highest balance an account may hold (credits are read back as JavaScript numbers). */
 export const MAX_BALANCE = Number.MAX_SAFE_INTEGER;
 
-export const DEFAULT_OWNER_CREDITS = 1_000_000;
+const DEFAULT_OWNER_CREDITS = 1_000_000;
 
 type PasswordSource = 'provided' | 'generated';
 

@@ -41,12 +41,6 @@ export interface SandboxOptions {
   port?: number;
   /** Default ':memory:'. A file path survives restarts. */
   dbPath?: string;
-  /** Default {@link SANDBOX_DEALAI_KEY_DEFAULT}. */
-  dealaiKey?: string;
-  /** Default {@link SANDBOX_ADMIN_TOKEN_DEFAULT}. */
-  adminToken?: string;
-  /** Deal.ai roles configured on the site; default ['Basic Plan', 'Premium Plan']. */
-  roles?: string[];
   /** Per provider and credential; default { max: 600, windowMs: 60_000 }. */
   rateLimit?: { max: number; windowMs: number };
   /** Fastify logging; default false. */
@@ -367,7 +361,7 @@ const ISO_DATE_TIME =
  * Epoch milliseconds of an ISO 8601 date or date-time; NaN when it is not one. A missing offset
  * means UTC. The hour may have one digit, as in the API's own example ("2025-12-25T9:00:00-06:00").
  */
-export function parseIsoDateTime(text: string): number {
+function parseIsoDateTime(text: string): number {
   const match = ISO_DATE_TIME.exec(text.trim());
   if (match === null) {
     return Number.NaN;
@@ -862,10 +856,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ({ app, zapier } = await buildApp({
       store,
       secrets: {
-        dealai: options.dealaiKey ?? SANDBOX_DEALAI_KEY_DEFAULT,
-        admin: options.adminToken ?? SANDBOX_ADMIN_TOKEN_DEFAULT,
+        dealai: SANDBOX_DEALAI_KEY_DEFAULT,
+        admin: SANDBOX_ADMIN_TOKEN_DEFAULT,
       },
-      roles: new Set(options.roles ?? DEFAULT_ROLES),
+      roles: new Set(DEFAULT_ROLES),
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
       logger: options.logger ?? false,
       now: options.now ?? Date.now,
