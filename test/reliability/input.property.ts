@@ -1,8 +1,10 @@
 /**
- * Bad input, property-based: whatever Zapier hands an action (text in any script, whitespace,
+ * Bad input, property-based: each input rule's property (its named cases are one table each in
+ * input.cases.test.ts). Whatever Zapier hands an action (text in any script, whitespace,
  * 10,000-character strings, numbers, numeric text, booleans, yes/no words, null, undefined), the
  * action either sends exactly the requests a small model of the contract predicts, each one well
- * formed, or stops with an error (reported to the owner) naming a field it got wrong before any request is sent.
+ * formed, or stops with an error (reported to the owner) naming a field it got wrong before any
+ * request is sent.
  *
  * The model (`model` in each spec) is written from the contract and the field help texts, not
  * from src/fields.ts: it decides which fields are invalid, and otherwise the exact request bodies.
@@ -12,10 +14,14 @@ import fc from 'fast-check';
 import nock from 'nock';
 
 import App from '../../index';
+import type { ZObject } from 'zapier-platform-core';
+
 import { MAX_CREDITS_INPUT } from '../../src/fields';
+import { readEventTime } from '../../src/ordering';
 import {
   admin,
   adminAuth,
+  appTester,
   dealai,
   dealaiAuth,
   dealaiWithInvalidKey,
@@ -803,6 +809,75 @@ export const describeProperties = (delivery: Delivery): void => {
           }),
           { numRuns: RUNS },
         );
+      },
+      TIMEOUT_MS,
+    );
+
+    // Event Time (src/ordering.ts), as its help text promises: ISO 8601 (Z, an offset, or none for
+    // UTC), Unix seconds (up to 11 digits, a fraction kept to the millisecond) or milliseconds.
+    it(
+      'Event Time: an instant in any promised form reads as itself from 2000 to a day ahead, and is refused naming Event Time outside',
+      async () => {
+        const now = Date.UTC(2026, 11, 1, 12);
+        const earliest = Date.UTC(2000, 0, 1);
+        const DAY = 24 * 3600_000;
+        const latest = now + DAY;
+        const iso = (at: number) => new Date(at).toISOString();
+        const forms: ((at: number, offsetMinutes: number) => [string, number])[] = [
+          (at) => [iso(at), at],
+          (at) => [iso(at).replace('Z', ''), at],
+          (at, minutes) => {
+            const sign = minutes < 0 ? '-' : '+';
+            const hhmm = `${String(Math.floor(Math.abs(minutes) / 60)).padStart(2, '0')}:${String(Math.abs(minutes) % 60).padStart(2, '0')}`;
+            return [`${iso(at + minutes * 60_000).replace('Z', '')}${sign}${hhmm}`, at];
+          },
+          (at) => [String(Math.floor(at / 1000)), Math.floor(at / 1000) * 1000],
+          (at) => [(at / 1000).toFixed(3), at],
+          (at) => [String(at), at],
+        ];
+        const tally = { read: 0, refused: 0 };
+        await fc.assert(
+          fc.asyncProperty(
+            fc.oneof(
+              fc.integer({ min: earliest - 400 * DAY, max: earliest + 400 * DAY }),
+              fc.integer({ min: earliest, max: latest }),
+              fc.integer({ min: latest - 3 * DAY, max: latest + 3 * DAY }),
+              fc.constantFrom(earliest - 1, earliest, latest, latest + 1),
+            ),
+            fc.integer({ min: 0, max: forms.length - 1 }),
+            fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }),
+            async (at, form, offsetMinutes) => {
+              const [text, expected] = forms[form]?.(at, offsetMinutes) ?? ['', 0];
+              const { eventTime } = deliver(delivery, removeUser, { eventTime: text });
+              const outcome = await appTester(
+                (z: ZObject) => readEventTime(z, eventTime, now),
+                {},
+              ).then(
+                (read: unknown): Outcome => ({ ok: true, output: read }),
+                (error: unknown): Outcome => ({ ok: false, error }),
+              );
+              if (expected >= earliest && expected <= latest) {
+                tally.read += 1;
+                expect(outcome).toEqual({ ok: true, output: expected });
+                return;
+              }
+              tally.refused += 1;
+              if (outcome.ok) {
+                throw new Error(`expected ${text} to be refused`);
+              }
+              const error = outcome.error instanceof Error ? outcome.error : new Error();
+              expect(payloadOf(error)).toMatchObject({ code: 'InvalidInput' });
+              expect(messageOf(error)).toMatch(
+                expected < earliest
+                  ? /^Event Time: .* before 2000/
+                  : /^Event Time: .* more than a day in the future/,
+              );
+            },
+          ),
+          { numRuns: RUNS },
+        );
+        expect(tally.read).toBeGreaterThanOrEqual(RUNS / 10);
+        expect(tally.refused).toBeGreaterThanOrEqual(RUNS / 10);
       },
       TIMEOUT_MS,
     );
