@@ -16,6 +16,7 @@ import nock from 'nock';
 import App from '../../index';
 import type { ZObject } from 'zapier-platform-core';
 
+import { parseMoment } from '../../src/dates';
 import { MAX_CREDITS_INPUT } from '../../src/fields';
 import { readEventTime } from '../../src/ordering';
 import {
@@ -881,5 +882,71 @@ export const describeProperties = (delivery: Delivery): void => {
       },
       TIMEOUT_MS,
     );
+
+    // From and To (src/dates.ts): a date is the whole day on the Zap's clock, whatever its length.
+    it("From and To: a date reads from that day's first second to its last, in the Zap's time zone", () => {
+      const zones = [
+        'UTC',
+        'Europe/Berlin',
+        'America/Chicago',
+        'America/St_Johns',
+        'Asia/Kolkata',
+        'Asia/Kathmandu',
+        'Australia/Lord_Howe',
+        'Pacific/Kiritimati',
+        'Pacific/Honolulu',
+      ];
+      const now = Date.UTC(2031, 0, 1);
+      const DAY = 24 * 3600_000;
+      /** The wall date and time of an instant in `zone`, as "YYYY-MM-DD HH:MM:SS". */
+      const wall = (at: number, zone: string): string =>
+        new Date(at).toLocaleString('sv-SE', { timeZone: zone, hourCycle: 'h23' });
+      /** Days around each change of offset (days of 23 or 25 hours), by zone, in three years. */
+      const changes = zones.flatMap((zone) =>
+        [2000, 2013, 2026].flatMap((year) => {
+          const days: [string, string][] = [];
+          for (let at = Date.UTC(year, 0, 1); at < Date.UTC(year + 1, 0, 1); at += DAY) {
+            if (wall(at, zone).slice(11) !== wall(at + DAY, zone).slice(11)) {
+              days.push([zone, new Date(at).toISOString().slice(0, 10)]);
+              days.push([zone, new Date(at + DAY).toISOString().slice(0, 10)]);
+            }
+          }
+          return days;
+        }),
+      );
+      expect(changes.length).toBeGreaterThan(20);
+      const anyDay = fc.tuple(
+        fc
+          .date({
+            min: new Date(Date.UTC(2000, 0, 2)),
+            max: new Date(Date.UTC(2030, 11, 30)),
+            noInvalidDate: true,
+          })
+          .map((date) => date.toISOString().slice(0, 10)),
+        fc.constantFrom(...zones),
+      );
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            anyDay,
+            fc.constantFrom(...changes).map(([zone, day]) => [day, zone] as const),
+          ),
+          ([day, zone]) => {
+            const { from } = deliver(delivery, App.searches.find_usage, { from: day });
+            const text = typeof from === 'string' ? from : '';
+            const start = parseMoment(text, zone, 'start', now);
+            const end = parseMoment(text, zone, 'end', now);
+            if (start === undefined || end === undefined) {
+              throw new Error(`${day} did not read in ${zone}`);
+            }
+            expect(wall(start, zone)).toBe(`${day} 00:00:00`);
+            expect(wall(start - 1000, zone).slice(0, 10) < day).toBe(true);
+            expect(wall(end, zone)).toBe(`${day} 23:59:59`);
+            expect(wall(end + 1000, zone).slice(0, 10) > day).toBe(true);
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    });
   });
 };
