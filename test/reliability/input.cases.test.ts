@@ -36,6 +36,11 @@ const STORED = 'jane.doe@example.com';
 /** A mapped number 1e309 arrives as JSON, which JavaScript reads as Infinity. */
 const INFINITY_FROM_JSON: unknown = JSON.parse('1e309');
 
+/** A table row: `value` means `meaning`. */
+const readsAs =
+  <T>(meaning: T) =>
+  (value: unknown): [unknown, T] => [value, meaning];
+
 // ---------------------------------------------------------------------------------------------
 // Email (readEmail): [the value, the address sent | the refusal, given the value as quoted].
 
@@ -101,62 +106,40 @@ const EMAILS: [unknown, { sent: string } | ByDelivery | Why | string][] = [
   ['ann(work)@example.com', odd('(')],
 ];
 
-// Credits (readCredits): [the value, the whole number a person reads in it, if any].
-// `NaN` is no number; `undefined` is empty. Each field's bounds then decide.
+// Credits (readCredits): [the value, the whole number a person reads in it]; then no number, and
+// empty. Each field's bounds decide what a number does.
 
+const NOT_A_NUMBER: unknown[] = [
+  1.5,
+  INFINITY_FROM_JSON,
+  true,
+  ...['1.5', '1,5', '2,5', '1.000', '1.000.000', '1e3', '1e309', '1,00', '10,0000', '1,000 000'],
+  ...[',100', '1000,', '12 and a half', '500 credits', '$500', 'ten', 'abc'],
+];
 const CREDITS: [unknown, number | undefined][] = [
   [100, 100],
   [0, 0],
   [-0, 0],
   [-5, -5],
-  [1.5, NaN],
-  [INFINITY_FROM_JSON, NaN],
-  [true, NaN],
   [2_147_483_647, 2_147_483_647],
   [2_147_483_648, 2_147_483_648],
+  ...[' 7 ', ' 42 ', '+7', '+3', '7.0'].map((text) => readsAs(Number(text))(text)),
   ['100', 100],
-  [' 7 ', 7],
-  [' 42 ', 42],
-  ['+7', 7],
-  ['+3', 3],
   ['0', 0],
   ['-0', 0],
   ['-5', -5],
   ['12.0', 12],
-  ['7.0', 7],
   ['500.00', 500],
   ['1,000', 1000],
   ['12,500', 12_500],
-  ['1 000', 1000],
-  ['1\u00A0000', 1000],
-  ['1\u202F000', 1000],
+  ...['1 000', '1\u00A0000', '1\u202F000', '1,000.00'].map(readsAs(1000)),
   ['1,000,000', 1_000_000],
-  ['1,000.00', 1000],
   ['2,500', 2500],
   ['2,500.00', 2500],
   ['2,147,483,647', 2_147_483_647],
   ['2,147,483,648', 2_147_483_648],
-  ['1.5', NaN],
-  ['1,5', NaN],
-  ['2,5', NaN],
-  ['1.000', NaN],
-  ['1.000.000', NaN],
-  ['1e3', NaN],
-  ['1e309', NaN],
-  ['1,00', NaN],
-  ['10,0000', NaN],
-  ['1,000 000', NaN],
-  [',100', NaN],
-  ['1000,', NaN],
-  ['12 and a half', NaN],
-  ['500 credits', NaN],
-  ['$500', NaN],
-  ['ten', NaN],
-  ['abc', NaN],
-  ['', undefined],
-  ['   ', undefined],
-  [null, undefined],
-  [undefined, undefined],
+  ...NOT_A_NUMBER.map(readsAs(NaN)),
+  ...['', '   ', null, undefined].map(readsAs(undefined)),
 ];
 const CREDITS_HELP =
   'Digits only, or with thousands separators in groups of three (1000, 1,000 or 1 000).';
@@ -164,31 +147,10 @@ const CREDITS_HELP =
 // Yes/no (readFlag): [the value, what it means]; `undefined` is refused.
 
 const FLAGS: [unknown, boolean | undefined][] = [
-  [true, true],
-  [false, false],
-  ['true', true],
-  ['Yes', true],
-  [' YES ', true],
-  ['y', true],
-  ['on', true],
-  ['1', true],
-  [1, true],
-  ['false', false],
-  ['no', false],
-  ['N', false],
-  ['off', false],
-  ['0', false],
-  [0, false],
-  ['', false],
-  ['  ', false],
-  [null, false],
-  [undefined, false],
-  ['maybe', undefined],
-  ['unsure', undefined],
-  ['yeah', undefined],
-  ['nope', undefined],
-  ['2', undefined],
-  [{}, undefined],
+  ...[true, 'true', 'Yes', ' YES ', 'y', 'on', '1', 1].map(readsAs(true)),
+  ...[false, 'false', 'no', 'N', 'off', '0', 0].map(readsAs(false)),
+  ...['', '  ', null, undefined].map(readsAs(false)),
+  ...['maybe', 'unsure', 'yeah', 'nope', '2', {}].map(readsAs(undefined)),
 ];
 const NOT_YES_OR_NO =
   'is not yes or no. Choose Yes or No, or map a field that holds yes/no, true/false, 1/0 or on/off.';
@@ -197,27 +159,15 @@ const NOT_YES_OR_NO =
 // `undefined` is empty; `null` is refused. Account's "(the connection)" label is read in
 // test/triggers/credits-low.test.ts.
 
-const MODES: [unknown, 'add' | 'atLeast' | undefined | null][] = [
-  ['add', 'add'],
-  ['ADD', 'add'],
-  ['Add', 'add'],
-  ['add: grant this many more credits', 'add'],
-  ['atleast', 'atLeast'],
-  ['Top Up', 'atLeast'],
-  ['  top   up ', 'atLeast'],
-  [' top  up ', 'atLeast'],
-  ['Top Up: raise the balance to at least this many', 'atLeast'],
-  ['TOP UP: RAISE THE BALANCE TO AT LEAST THIS MANY', 'atLeast'],
-  ['', undefined],
-  ['   ', undefined],
-  [undefined, undefined],
-  ['Top', null],
-  ['grant this many more credits', null],
-  ['add more', null],
-  ['double', null],
-  [7, null],
+type Mode = 'add' | 'atLeast' | undefined | null;
+const MODES: [unknown, Mode][] = [
+  ...['add', 'ADD', 'Add', 'add: grant this many more credits'].map(readsAs<Mode>('add')),
+  ...['atleast', 'Top Up', '  top   up ', ' top  up '].map(readsAs<Mode>('atLeast')),
+  ...['Top Up: raise the balance to at least this many'].map(readsAs<Mode>('atLeast')),
+  ...['TOP UP: RAISE THE BALANCE TO AT LEAST THIS MANY'].map(readsAs<Mode>('atLeast')),
+  ...['', '   ', undefined].map(readsAs<Mode>(undefined)),
+  ...['Top', 'grant this many more credits', 'add more', 'double', 7].map(readsAs<Mode>(null)),
 ];
-
 describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
   const run = (action: Action, auth: Record<string, string>, input: Input): Promise<unknown> =>
     runAction(action, auth, deliver(delivery, action, input));
