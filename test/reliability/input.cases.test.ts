@@ -36,6 +36,13 @@ const STORED = 'jane.doe@example.com';
 /** A mapped number 1e309 arrives as JSON, which JavaScript reads as Infinity. */
 const INFINITY_FROM_JSON: unknown = JSON.parse('1e309');
 
+/**
+ * Every Email row through every action in the full gate (`npm test`). In the quick loop (`npm
+ * run test:fast`, TEST_TIER=fast) each refusal goes through one action in turn, so every row and
+ * every action still runs; an accepted address goes through every action in both tiers.
+ */
+const EVERY_PAIR = process.env.TEST_TIER !== 'fast';
+
 /** A table row: `value` means `meaning`. */
 const readsAs =
   <T>(meaning: T) =>
@@ -271,8 +278,13 @@ describe.each(DELIVERIES)('input %s', (delivery: Delivery) => {
     ];
 
     it.each(
-      ACTIONS.flatMap(([title, ...action]) =>
-        EMAILS.map(([email, outcome]) => [title, email, outcome, ...action] as const),
+      ACTIONS.flatMap(([title, ...action], index) =>
+        EMAILS.filter(
+          ([, outcome], row) =>
+            EVERY_PAIR ||
+            (typeof outcome === 'object' && 'sent' in outcome) ||
+            row % ACTIONS.length === index,
+        ).map(([email, outcome]) => [title, email, outcome, ...action] as const),
       ),
     )('%s: %p', async (_title, email, outcome, action, auth, input, mock) => {
       if (typeof outcome === 'object' && 'sent' in outcome) {
