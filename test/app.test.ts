@@ -130,6 +130,10 @@ describe('values as Zapier delivers them', () => {
 
     expect(convertAsZapier(integerField, { amount: '1,000' })).toEqual({ amount: 1 });
     expect(convertAsZapier(booleanField, { flag: 'maybe' })).toEqual({ flag: true });
+    // A date without a time becomes 09:00: why From and To (Find Usage) are declared as text.
+    expect(convertAsZapier([{ key: 'to', type: 'datetime' }], { to: '2026-11-01' })).toEqual({
+      to: '2026-11-01T09:00:00+00:00',
+    });
     expect(
       convertAsZapier(App.creates.provision_credits.operation.inputFields ?? [], {
         credits: '1,000',

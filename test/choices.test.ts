@@ -1,54 +1,13 @@
 /**
- * Dropdowns as a person types them (readChoice), the connection's provider by value or label,
- * and the Deal.ai roles a connection may list (src/roles.ts).
+ * The connection's provider by value or label, and the Deal.ai roles a connection may list
+ * (src/roles.ts). A dropdown's choice as a person types it (readChoice) is pinned by the Mode
+ * table in test/reliability/input.cases.test.ts.
  */
-import type { ZObject } from 'zapier-platform-core';
 
 import App from '../index';
-import { readChoice } from '../src/fields';
 import { readProviderId } from '../src/providers';
 import { readRole, readRoles } from '../src/roles';
-import { appTester, dealai, dealaiAuth, failure, messageOf, run, unmatched } from './helpers';
-
-const CHOICES = [
-  { value: 'add', label: 'Add: grant this many more credits' },
-  { value: 'atLeast', label: 'Top Up: raise the balance to at least this many' },
-  { value: 'own', label: 'Your own account (the connection)' },
-];
-
-const choose = (value: unknown) =>
-  appTester((z: ZObject) => readChoice(z, value, 'Mode', CHOICES) ?? null, {});
-
-describe('readChoice', () => {
-  it.each([
-    ['add', 'add'],
-    ['ADD', 'add'],
-    ['Add', 'add'],
-    ['add: grant this many more credits', 'add'],
-    ['atleast', 'atLeast'],
-    ['Top Up', 'atLeast'],
-    ['  top   up ', 'atLeast'],
-    ['TOP UP: RAISE THE BALANCE TO AT LEAST THIS MANY', 'atLeast'],
-    ['your own account', 'own'],
-    ['Your own account (the connection)', 'own'],
-    ['', null],
-    ['   ', null],
-    [undefined, null],
-  ])('reads %j as %j', async (typed, value) => {
-    await expect(choose(typed)).resolves.toBe(value);
-  });
-
-  it.each(['Top', 'grant this many more credits', 'add more', 'the connection', 7])(
-    'refuses %j, quoting it and naming the choices',
-    async (typed) => {
-      const error = await failure(choose(typed));
-
-      expect(messageOf(error)).toBe(
-        `Mode: ${JSON.stringify(String(typed))} is not one of its choices: Add (add), Top Up (atLeast) or Your own account (own). Pick one, or map a field that holds a choice's name or value.`,
-      );
-    },
-  );
-});
+import { dealai, dealaiAuth, run, unmatched } from './helpers';
 
 describe('the API Provider', () => {
   it.each([

@@ -143,16 +143,6 @@ describe('Add User on the Administration API', () => {
     });
   });
 
-  it('sends only the email when no credits are given', async () => {
-    admin()
-      .post('/users', { email: 'jane@example.com' })
-      .reply(201, { email: 'jane@example.com', token: 't', credits: 0 });
-
-    const result = await run(addUser, adminAuth, { email: 'jane@example.com', credits: null });
-
-    expect(result).toMatchObject({ email: 'jane@example.com', credits: 0, token: 't' });
-  });
-
   it.each([
     ['firstName', 'First Name', 'Jane'],
     ['lastName', 'Last Name', 'Doe'],

@@ -24,16 +24,6 @@ describe('Change Role', () => {
     });
   });
 
-  it('stops before any request when Role arrives empty and Clear Role When Empty is not set', async () => {
-    const error = await failure(run(changeRole, dealaiAuth, { email: 'a@b.co', role: '   ' }));
-
-    expect(error.name).toBe('AppError');
-    expect(messageOf(error)).toBe(
-      'Role: is empty, so the role was left as it is. To remove the role, set Clear Role When Empty to yes.',
-    );
-    expect(unmatched).toEqual([]);
-  });
-
   it('clears the role only when Clear Role When Empty is set, sending no role at all', async () => {
     dealai().patch('/users/role', { email: 'a@b.co' }).reply(200, '');
 

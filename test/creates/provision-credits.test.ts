@@ -158,31 +158,7 @@ describe('Provision Credits, Top Up mode', () => {
   });
 });
 
-describe('Provision Credits input', () => {
-  it.each([
-    [0, 'Credits: 0 is not a whole number from 1 to 2,147,483,647.'],
-    ['-5', 'Credits: "-5" is not a whole number from 1 to 2,147,483,647.'],
-    [
-      '1.5',
-      'Credits: "1.5" is not a whole number from 1 to 2,147,483,647. Digits only, or with thousands separators in groups of three (1000, 1,000 or 1 000).',
-    ],
-    [undefined, 'Credits: is empty. Map a whole number of 1 or more.'],
-  ])('stops before any request on credits %p', async (credits, message) => {
-    const error = await failure(run(provision, adminAuth, { email, credits, mode: 'add' }));
-
-    expect(error.name).toBe('AppError');
-    expect(messageOf(error)).toBe(message);
-    expect(unmatched).toEqual([]);
-  });
-
-  it('stops before any request on an unknown mode', async () => {
-    const error = await failure(run(provision, adminAuth, { email, credits: 5, mode: 'double' }));
-
-    expect(messageOf(error)).toBe(
-      `Mode: "double" is not one of its choices: Add (add) or Top Up (atLeast). Pick one, or map a field that holds a choice's name or value.`,
-    );
-  });
-
+describe('Provision Credits on a connection without credits', () => {
   it('fails before any request on Deal.ai, which has no credits', async () => {
     const error = await failure(run(provision, dealaiAuth, { email, credits: 5, mode: 'add' }));
 
@@ -221,31 +197,5 @@ describe('Provision Credits when the answer to a grant is lost', () => {
     expect(messageOf(error)).toBe(
       "Administration API at api.agentfirst.dev dropped the connection (ECONNRESET). Check the connection's Base URL, or try again later.",
     );
-  });
-});
-
-describe('Provision Credits, Mode as a person types it', () => {
-  it.each([
-    ['Add', 'add'],
-    ['ADD', 'add'],
-    ['add: grant this many more credits', 'add'],
-    ['Top Up', 'atLeast'],
-    [' top  up ', 'atLeast'],
-    ['atleast', 'atLeast'],
-    ['Top Up: raise the balance to at least this many', 'atLeast'],
-  ])('reads %j as %j', async (typed, mode) => {
-    const email = 'jane@example.com';
-    if (mode === 'add') {
-      admin().patch('/users', { email, amount: 5 }).reply(200, { email, credits: 15 });
-    } else {
-      admin()
-        .get('/users')
-        .query({ email })
-        .reply(200, [{ email, credits: 10 }]);
-    }
-
-    const result = await run(provision, adminAuth, { email, credits: 5, mode: typed });
-
-    expect(result).toMatchObject({ mode });
   });
 });

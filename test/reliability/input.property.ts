@@ -1,8 +1,10 @@
 /**
- * Bad input, property-based: whatever Zapier hands an action (text in any script, whitespace,
+ * Bad input, property-based: each input rule's property (its named cases are one table each in
+ * input.cases.test.ts). Whatever Zapier hands an action (text in any script, whitespace,
  * 10,000-character strings, numbers, numeric text, booleans, yes/no words, null, undefined), the
  * action either sends exactly the requests a small model of the contract predicts, each one well
- * formed, or stops with an error (reported to the owner) naming a field it got wrong before any request is sent.
+ * formed, or stops with an error (reported to the owner) naming a field it got wrong before any
+ * request is sent.
  *
  * The model (`model` in each spec) is written from the contract and the field help texts, not
  * from src/fields.ts: it decides which fields are invalid, and otherwise the exact request bodies.
@@ -12,10 +14,15 @@ import fc from 'fast-check';
 import nock from 'nock';
 
 import App from '../../index';
+import type { ZObject } from 'zapier-platform-core';
+
+import { parseMoment } from '../../src/dates';
 import { MAX_CREDITS_INPUT } from '../../src/fields';
+import { readEventTime } from '../../src/ordering';
 import {
   admin,
   adminAuth,
+  appTester,
   dealai,
   dealaiAuth,
   dealaiWithInvalidKey,
@@ -806,5 +813,153 @@ export const describeProperties = (delivery: Delivery): void => {
       },
       TIMEOUT_MS,
     );
+
+    // Event Time (src/ordering.ts), as its help text promises: ISO 8601 (Z, an offset, or none for
+    // UTC), Unix seconds (up to 11 digits, a fraction kept to the millisecond) or milliseconds.
+    it(
+      'Event Time: an instant in any promised form reads as itself from 2000 to a day ahead, and is refused naming Event Time outside',
+      async () => {
+        const now = Date.UTC(2026, 11, 1, 12);
+        const earliest = Date.UTC(2000, 0, 1);
+        const DAY = 24 * 3600_000;
+        const latest = now + DAY;
+        const iso = (at: number) => new Date(at).toISOString();
+        const forms: ((at: number, offsetMinutes: number) => [string, number])[] = [
+          (at) => [iso(at), at],
+          (at) => [iso(at).replace('Z', ''), at],
+          (at, minutes) => {
+            const sign = minutes < 0 ? '-' : '+';
+            const hhmm = `${String(Math.floor(Math.abs(minutes) / 60)).padStart(2, '0')}:${String(Math.abs(minutes) % 60).padStart(2, '0')}`;
+            return [`${iso(at + minutes * 60_000).replace('Z', '')}${sign}${hhmm}`, at];
+          },
+          (at) => [String(Math.floor(at / 1000)), Math.floor(at / 1000) * 1000],
+          (at) => [(at / 1000).toFixed(3), at],
+          (at) => [String(at), at],
+        ];
+        const tally = { read: 0, refused: 0 };
+        // One z for every input: each reading is checked inside the same app tester call.
+        const check = (z: ZObject): void => {
+          fc.assert(
+            fc.property(
+              fc.oneof(
+                fc.integer({ min: earliest - 400 * DAY, max: earliest + 400 * DAY }),
+                fc.integer({ min: earliest, max: latest }),
+                fc.integer({ min: latest - 3 * DAY, max: latest + 3 * DAY }),
+                fc.constantFrom(earliest - 1, earliest, latest, latest + 1),
+              ),
+              fc.integer({ min: 0, max: forms.length - 1 }),
+              fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }),
+              (at, form, offsetMinutes) => {
+                const [text, expected] = forms[form]?.(at, offsetMinutes) ?? ['', 0];
+                const { eventTime } = deliver(delivery, removeUser, { eventTime: text });
+                if (expected >= earliest && expected <= latest) {
+                  tally.read += 1;
+                  expect(readEventTime(z, eventTime, now)).toBe(expected);
+                  return;
+                }
+                tally.refused += 1;
+                const error = ((): unknown => {
+                  try {
+                    readEventTime(z, eventTime, now);
+                  } catch (thrown: unknown) {
+                    return thrown;
+                  }
+                  throw new Error(`expected ${text} to be refused`);
+                })();
+                expect(error).toBeInstanceOf(Error);
+                const refusal = error instanceof Error ? error : new Error();
+                expect(payloadOf(refusal)).toMatchObject({ code: 'InvalidInput' });
+                expect(messageOf(refusal)).toMatch(
+                  expected < earliest
+                    ? /^Event Time: .* before 2000/
+                    : /^Event Time: .* more than a day in the future/,
+                );
+              },
+            ),
+            { numRuns: RUNS },
+          );
+        };
+        await appTester(check, {});
+        expect(tally.read).toBeGreaterThanOrEqual(RUNS / 10);
+        expect(tally.refused).toBeGreaterThanOrEqual(RUNS / 10);
+      },
+      TIMEOUT_MS,
+    );
+
+    // From and To (src/dates.ts): a date is the whole day on the Zap's clock, whatever its length.
+    it("From and To: a date reads from that day's first second to its last, in the Zap's time zone", () => {
+      const zones = [
+        'UTC',
+        'Europe/Berlin',
+        'America/Chicago',
+        'America/St_Johns',
+        'Asia/Kolkata',
+        'Asia/Kathmandu',
+        'Australia/Lord_Howe',
+        'Pacific/Kiritimati',
+        'Pacific/Honolulu',
+      ];
+      const now = Date.UTC(2031, 0, 1);
+      const DAY = 24 * 3600_000;
+      /** The wall date and time of an instant in `zone`, as "YYYY-MM-DD HH:MM:SS". */
+      const formats = new Map(
+        zones.map((zone) => [
+          zone,
+          new Intl.DateTimeFormat('sv-SE', {
+            timeZone: zone,
+            hourCycle: 'h23',
+            dateStyle: 'short',
+            timeStyle: 'medium',
+          }),
+        ]),
+      );
+      const wall = (at: number, zone: string): string => formats.get(zone)?.format(at) ?? '';
+      /** Days around each change of offset (days of 23 or 25 hours), by zone, in three years. */
+      const changes = zones.flatMap((zone) =>
+        [2000, 2013, 2026].flatMap((year) => {
+          const days: [string, string][] = [];
+          for (let at = Date.UTC(year, 0, 1); at < Date.UTC(year + 1, 0, 1); at += DAY) {
+            if (wall(at, zone).slice(11) !== wall(at + DAY, zone).slice(11)) {
+              days.push([zone, new Date(at).toISOString().slice(0, 10)]);
+              days.push([zone, new Date(at + DAY).toISOString().slice(0, 10)]);
+            }
+          }
+          return days;
+        }),
+      );
+      expect(changes.length).toBeGreaterThan(20);
+      const anyDay = fc.tuple(
+        fc
+          .date({
+            min: new Date(Date.UTC(2000, 0, 2)),
+            max: new Date(Date.UTC(2030, 11, 30)),
+            noInvalidDate: true,
+          })
+          .map((date) => date.toISOString().slice(0, 10)),
+        fc.constantFrom(...zones),
+      );
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            anyDay,
+            fc.constantFrom(...changes).map(([zone, day]) => [day, zone] as const),
+          ),
+          ([day, zone]) => {
+            const { from } = deliver(delivery, App.searches.find_usage, { from: day });
+            const text = typeof from === 'string' ? from : '';
+            const start = parseMoment(text, zone, 'start', now);
+            const end = parseMoment(text, zone, 'end', now);
+            if (start === undefined || end === undefined) {
+              throw new Error(`${day} did not read in ${zone}`);
+            }
+            expect(wall(start, zone)).toBe(`${day} 00:00:00`);
+            expect(wall(start - 1000, zone).slice(0, 10) < day).toBe(true);
+            expect(wall(end, zone)).toBe(`${day} 23:59:59`);
+            expect(wall(end + 1000, zone).slice(0, 10) > day).toBe(true);
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    });
   });
 };

@@ -10,7 +10,7 @@ import {
   run,
   unmatched,
 } from '../helpers';
-import { DELIVERIES, convertAsZapier, deliver } from '../support/zapier-delivery';
+import { DELIVERIES, deliver } from '../support/zapier-delivery';
 import type { Delivery } from '../support/zapier-delivery';
 
 const findUsage = App.searches.find_usage;
@@ -155,11 +155,6 @@ describe('Find Usage', () => {
       'an empty To',
       { to: null },
       'To: is empty. Type or map a date, such as "2025-06-01" or "yesterday", or a date and time.',
-    ],
-    [
-      'a From that is not a date',
-      { from: 'asdf' },
-      `From: "asdf" is not a date or time this step can read. ${REFUSAL}`,
     ],
     [
       'a To that does not exist',
@@ -334,20 +329,6 @@ describe('Find Usage, From and To as a person means them', () => {
     await expect(sent('as given', { from: 'today', to: 'now' }, {})).resolves.toEqual({
       from: '2026-11-04T00:00:00Z',
       to: '2026-11-04T14:30:00Z',
-    });
-  });
-
-  it('declares From and To as text, so that Zapier hands them over as typed', () => {
-    const input = { from: 'today', to: '2026-11-01' };
-
-    expect(convertAsZapier(findUsage.operation.inputFields ?? [], input)).toEqual(input);
-    // As datetime fields, the platform would have made them 09:00 (what this step avoids).
-    const asDatetime = [
-      { key: 'from', type: 'datetime' },
-      { key: 'to', type: 'datetime' },
-    ];
-    expect(convertAsZapier(asDatetime, { to: '2026-11-01' })).toEqual({
-      to: '2026-11-01T09:00:00+00:00',
     });
   });
 });

@@ -23,6 +23,29 @@ describe('Find User', () => {
     expect(result).toEqual([]);
   });
 
+  it('matches the address whatever its case, among the accounts the API returns', async () => {
+    admin()
+      .get('/users')
+      .query({ email: 'JANE.DOE@example.COM' })
+      .reply(200, [
+        { email: 'jane.doe@example.co', credits: 1 },
+        { email: 'jane.doe@example.com', credits: 7 },
+      ]);
+
+    const result = await run(findUser, adminAuth, { email: 'JANE.DOE@example.COM' });
+
+    expect(result).toEqual([{ email: 'jane.doe@example.com', credits: 7 }]);
+  });
+
+  it('finds nothing when only a similar address comes back', async () => {
+    admin()
+      .get('/users')
+      .query({ email: 'jane.doe@example.co' })
+      .reply(200, [{ email: 'jane.doe@example.com', credits: 7 }]);
+
+    expect(await run(findUser, adminAuth, { email: 'jane.doe@example.co' })).toEqual([]);
+  });
+
   it('ignores accounts the API returns for other addresses', async () => {
     admin()
       .get('/users')
