@@ -55,6 +55,10 @@ describe('Event Time, as mapped', () => {
   });
 
   it.each([
+    ['yesterday', "is not a time this step can read. Map the event's creation time: ISO 8601"],
+    ['2025-06-01', 'is not a time this step can read'],
+    ['2025-02-30T10:00:00Z', 'is not a time this step can read'],
+    ['1,748,772,005', 'is not a time this step can read'],
     ['2026-06-01T24:00:00Z', 'is not a time this step can read'],
     ['2026-06-01T10:60:00Z', 'is not a time this step can read'],
     ['2026-06-01T10:00:00+05:60', 'is not a time this step can read'],
@@ -65,7 +69,12 @@ describe('Event Time, as mapped', () => {
     ['99999999999999999999', 'is not a time this step can read'],
     ['0', 'reads as 1970-01-01T00:00:00Z, before 2000'],
     ['1999-12-31T23:59:59Z', 'reads as 1999-12-31T23:59:59Z, before 2000'],
-    ['2026-12-02T12:00:01Z', 'reads as 2026-12-02T12:00:01Z, more than a day in the future'],
+    ['2000', 'reads as 1970-01-01T00:33:20Z, before 2000: that is not when an event happened'],
+    [
+      '2026-12-02T12:00:01Z',
+      "reads as 2026-12-02T12:00:01Z, more than a day in the future. Map the event's creation time, not a due date or an expiry.",
+    ],
+    ['1796212860', 'reads as 2026-12-02T12:01:00Z, more than a day in the future'],
   ])('refuses %j, naming Event Time and quoting the value', async (value, reason) => {
     const error = await failure(read(value));
     expect(messageOf(error)).toMatch(
