@@ -2,16 +2,7 @@ import type { ZObject } from 'zapier-platform-core';
 
 import App from '../index';
 import { apiFor } from '../src/client';
-import {
-  admin,
-  adminAuth,
-  appTester,
-  callable,
-  dealaiAuth,
-  failure,
-  messageOf,
-  run,
-} from './helpers';
+import { admin, adminAuth, inApp, callable, dealaiAuth, failure, messageOf, run } from './helpers';
 import { editorView, resolveFields } from './support/editor';
 import type { Field } from './support/editor';
 import { convertAsZapier } from './support/zapier-delivery';
@@ -145,7 +136,7 @@ describe('values as Zapier delivers them', () => {
 describe('the request helper', () => {
   it('refuses a route the action did not declare, instead of sending it', async () => {
     const error = await failure(
-      appTester((z: ZObject, bundle) => apiFor(z, bundle, 'Test', ['addUser']).call('findUsers'), {
+      inApp((z: ZObject, bundle) => apiFor(z, bundle, 'Test', ['addUser']).call('findUsers'), {
         authData: dealaiAuth,
       }),
     );
@@ -170,9 +161,7 @@ describe('the request helper', () => {
   it('fails the admin connection test when the answer holds no account email', async () => {
     admin().get('/user').reply(200, { credits: 5 });
 
-    const error = await failure(
-      appTester(callable(App.authentication?.test), { authData: adminAuth }),
-    );
+    const error = await failure(inApp(callable(App.authentication?.test), { authData: adminAuth }));
 
     expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(

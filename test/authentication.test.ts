@@ -6,7 +6,7 @@ import {
   DEALAI_KEY,
   admin,
   adminAuth,
-  appTester,
+  inApp,
   callable,
   dealai,
   dealaiAuth,
@@ -18,7 +18,7 @@ import {
 } from './helpers';
 
 const testConnection = (authData: Record<string, string>) =>
-  appTester(callable(App.authentication?.test), { authData });
+  inApp(callable(App.authentication?.test), { authData });
 
 describe('connection test on the Administration API', () => {
   it('reads the own account and labels the connection with its email', async () => {

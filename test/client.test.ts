@@ -15,7 +15,7 @@ import {
   DEALAI_KEY,
   admin,
   adminAuth,
-  appTester,
+  inApp,
   callable,
   dealai,
   dealaiAuth,
@@ -305,7 +305,7 @@ describe('web pages in place of the API', () => {
       .reply(404, '<html><title>Not Found</title></html>', { 'Content-Type': 'text/html' });
 
     const error = await failure(
-      appTester(callable(App.authentication?.test), { authData: dealaiAuth }),
+      inApp(callable(App.authentication?.test), { authData: dealaiAuth }),
     );
 
     expect(error.name).toBe('AppError');

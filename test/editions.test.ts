@@ -6,7 +6,7 @@
 import App from '../index';
 import { editionOf } from '../src/editions';
 import { STEPS, stepsOf } from '../src/providers';
-import { admin, ADMIN_KEY, appTester, callable, dealai, DEALAI_KEY, run } from './helpers';
+import { admin, ADMIN_KEY, inApp, callable, dealai, DEALAI_KEY, run } from './helpers';
 import { inProcessApp } from '../tools/harness';
 import { isRecord } from '../src/records';
 
@@ -119,7 +119,7 @@ describe('editionOf', () => {
       .reply(200, [{ email: 'owner@example.com', credits: 5 }]);
     const authentication = isRecord(adminEdition.authentication) ? adminEdition.authentication : {};
 
-    const result = await appTester(callable(authentication.test), {
+    const result = await inApp(callable(authentication.test), {
       authData: { apiKey: ADMIN_KEY },
     });
 

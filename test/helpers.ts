@@ -87,11 +87,11 @@ type Inputs = {
 const bundleOf = (inputs: Inputs) => ({ authData: {}, inputData: {}, ...inputs });
 
 /**
- * Runs a function as one invocation of the app, as Zapier's app tester did: one of the app's (its
+ * Runs a function as one invocation of the app (what Zapier's app tester did): one of the app's (its
  * perform, the connection test, from {@link callable}) under its own method, so that the
  * platform checks its result, anything else with a real `z`. Answers what the handler answers.
  */
-export const appTester = (fn: Perform, inputs: Inputs): Promise<unknown> =>
+export const inApp = (fn: Perform, inputs: Inputs): Promise<unknown> =>
   app.call(definitionOf.get(fn) ?? fn, bundleOf(inputs), { memory: cache });
 
 /** Runs `fn` with a real invocation's `z` and bundle, and answers what it returned. */
@@ -117,12 +117,12 @@ export const callable = (fn: unknown): Perform => {
 export const performOf = (action: { operation: { perform?: unknown } }): Perform =>
   callable(action.operation.perform);
 
-/** Runs an action through Zapier's app tester, as the platform would. */
+/** Runs an action as one invocation of the app, as the platform would. */
 export const run = (
   action: { operation: { perform?: unknown } },
   authData: Record<string, string>,
   inputData: Record<string, unknown>,
-): Promise<unknown> => appTester(performOf(action), { authData, inputData });
+): Promise<unknown> => inApp(performOf(action), { authData, inputData });
 
 /** Requests that reached nock without a matching interceptor: the ones that should not exist. */
 export const unmatched: string[] = [];

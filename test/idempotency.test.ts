@@ -1,7 +1,7 @@
 /**
  * The Idempotency Key of Add User and Provision Credits, run as Zapier's Lambda runs the app
  * (with `rpc_base` and `token`), against nock for the APIs and a fake of Zapier's cache that,
- * unlike the app tester's, honours set-if-absent and scopes (test/support/zcache.ts).
+ * unlike core's in-memory stand-in, honours set-if-absent and scopes (test/support/zcache.ts).
  */
 import nock from 'nock';
 

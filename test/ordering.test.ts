@@ -5,12 +5,12 @@
 import type { ZObject } from 'zapier-platform-core';
 
 import { MILLISECONDS_FROM, eventTimeField, readEventTime } from '../src/ordering';
-import { appTester, failure, messageOf } from './helpers';
+import { inApp, failure, messageOf } from './helpers';
 
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
 
 const read = (value: unknown): Promise<unknown> =>
-  appTester((z: ZObject) => readEventTime(z, value, NOW), { authData: {}, inputData: {} });
+  inApp((z: ZObject) => readEventTime(z, value, NOW), { authData: {}, inputData: {} });
 
 describe('Event Time, as mapped', () => {
   it.each([

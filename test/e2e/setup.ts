@@ -92,7 +92,7 @@ export const useSandbox = (options: SandboxOptions = {}): Connections => {
 
 /**
  * Runs an action's perform (or the connection test) as Zapier would, with z.cache in the file's
- * sandbox: one Zapier account and connection for the whole file, as the app tester's cache was.
+ * sandbox: one Zapier account and connection for the whole file, as the unit tests' in-memory cache is.
  */
 export const invoke = (
   fn: unknown,

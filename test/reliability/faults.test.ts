@@ -21,7 +21,7 @@ import {
   admin,
   adminAuth,
   callable,
-  appTester,
+  inApp,
   dealai,
   dealaiAuth,
   failure,
@@ -279,7 +279,7 @@ describe('connection reset mid-response', () => {
     });
     try {
       const error = await failure(
-        appTester(pollNewUser, {
+        inApp(pollNewUser, {
           authData: { ...adminAuth, baseUrl: local.url },
           inputData: {},
           meta: { isPopulatingDedupe: true },
@@ -303,7 +303,7 @@ describe('connection reset mid-response', () => {
     });
     try {
       const outcome = failure(
-        appTester(pollNewUser, {
+        inApp(pollNewUser, {
           authData: { ...adminAuth, baseUrl: local.url },
           inputData: {},
           meta: { isPopulatingDedupe: true },
@@ -662,7 +662,7 @@ describe('status pages and throttling', () => {
     const port = await closedPort();
 
     const error = await failure(
-      appTester(callable(App.authentication?.test), {
+      inApp(callable(App.authentication?.test), {
         authData: { ...dealaiAuth, baseUrl: `http://127.0.0.1:${String(port)}/api` },
       }),
     );

@@ -22,7 +22,7 @@ import { readEventTime } from '../../src/ordering';
 import {
   admin,
   adminAuth,
-  appTester,
+  inApp,
   dealai,
   dealaiAuth,
   dealaiWithInvalidKey,
@@ -837,7 +837,7 @@ export const describeProperties = (delivery: Delivery): void => {
           (at) => [String(at), at],
         ];
         const tally = { read: 0, refused: 0 };
-        // One z for every input: each reading is checked inside the same app tester call.
+        // One z for every input: each reading is checked inside the same invocation.
         const check = (z: ZObject): void => {
           fc.assert(
             fc.property(
@@ -879,7 +879,7 @@ export const describeProperties = (delivery: Delivery): void => {
             { numRuns: RUNS },
           );
         };
-        await appTester(check, {});
+        await inApp(check, {});
         expect(tally.read).toBeGreaterThanOrEqual(RUNS / 10);
         expect(tally.refused).toBeGreaterThanOrEqual(RUNS / 10);
       },

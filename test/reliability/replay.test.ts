@@ -427,7 +427,7 @@ describe('Provision Credits, Add, when the answer to a grant is lost', () => {
 describe("Zapier's replay of each kind of error a grant can end in", () => {
   cleanUp();
   // As on Lambda, with Zapier's cache behind the event's rpc_base (set-if-absent honoured; the
-  // app tester's own mock ignores it).
+  // in-memory stand-in of the unit tests ignores it).
   beforeEach(allowLogStream);
   const provisionRun = (inputData: Record<string, unknown>) =>
     execute('creates.provision_credits.operation.perform', { authData: adminAuth, inputData }, RUN);

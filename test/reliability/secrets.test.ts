@@ -16,7 +16,7 @@ import {
   DEALAI_ORIGIN,
   DEALAI_PATH,
   dealaiWithInvalidKey,
-  appTester,
+  inApp,
   callable,
   failure,
   messageOf,
@@ -81,9 +81,9 @@ const perform = (action: { operation: { perform?: unknown } }) =>
 const step =
   (action: { operation: { perform?: unknown } }) =>
   (authData: Record<string, string>, inputData: Record<string, unknown>) =>
-    appTester(perform(action), { authData, inputData });
+    inApp(perform(action), { authData, inputData });
 const connectionTest = (authData: Record<string, string>) =>
-  appTester(callable(App.authentication?.test), { authData });
+  inApp(callable(App.authentication?.test), { authData });
 
 const VARIANTS: Variant[] = [
   {
@@ -279,7 +279,7 @@ describe('the API key', () => {
   it('the log capture does see what is sent (so the checks below can fail)', async () => {
     dealaiScope().delete('/users').reply(200, '');
 
-    await appTester(perform(App.creates.remove_user), {
+    await inApp(perform(App.creates.remove_user), {
       authData: dealaiAuth,
       inputData: { email: EMAIL },
     });
@@ -297,7 +297,7 @@ describe('the API key', () => {
       throw new Error(`could not use ${SECRET}`);
     };
 
-    const outcome = await attempt(appTester(leaky, { authData: adminAuth }));
+    const outcome = await attempt(inApp(leaky, { authData: adminAuth }));
 
     expect(() => {
       expectNoKey(outcome);
@@ -310,7 +310,7 @@ describe('the API key', () => {
       .reply(409, { error: `User exists; the key ${SECRET} is valid` });
 
     const error = await failure(
-      appTester(perform(App.creates.add_user), {
+      inApp(perform(App.creates.add_user), {
         authData: dealaiAuth,
         inputData: { firstName: 'Jane', email: EMAIL },
       }),

@@ -2,7 +2,7 @@
  * A Base URL that points at the wrong place, as real servers answer there: a router's 404 or 405
  * on every path, a catch-all 200, a web page, and the sandbox itself under a wrong path (whose
  * unknown paths answer 404 before authentication). Over real loopback sockets, through the app's
- * handler (Zapier's app tester). No connection test passes, and no step reports a success it did
+ * handler (the harness, tools/harness.ts). No connection test passes, and no step reports a success it did
  * not do: each fails with an error that names the Base URL.
  */
 import { createServer } from 'node:http';
@@ -14,7 +14,7 @@ import App from '../../index';
 import { INVALID_KEY } from '../../src/client';
 import { startSandbox } from '../../tools/sandbox/server';
 import type { Sandbox } from '../../tools/sandbox/server';
-import { appTester, callable, failure, messageOf, payloadOf, run } from '../helpers';
+import { inApp, callable, failure, messageOf, payloadOf, run } from '../helpers';
 
 interface Stub {
   title: string;
@@ -85,7 +85,7 @@ const listen = async (stub: Stub): Promise<{ url: string; close: () => Promise<v
 };
 
 const connectionTest = (authData: Record<string, string>) =>
-  appTester(callable(App.authentication?.test), { authData });
+  inApp(callable(App.authentication?.test), { authData });
 
 const PROVIDERS = [
   ['Deal.ai', 'dealai', 'Deal.ai White Label'],

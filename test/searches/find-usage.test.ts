@@ -2,7 +2,7 @@ import App from '../../index';
 import {
   admin,
   adminAuth,
-  appTester,
+  inApp,
   dealaiAuth,
   failure,
   messageOf,
@@ -260,7 +260,7 @@ describe('Find Usage, From and To as a person means them', () => {
       })
       .reply(200, []);
     const inputData = deliver(delivery, findUsage, input);
-    await appTester(performOf(findUsage), { authData: adminAuth, inputData, meta });
+    await inApp(performOf(findUsage), { authData: adminAuth, inputData, meta });
     return { from: String(query.from), to: String(query.to) };
   };
 
@@ -311,7 +311,7 @@ describe('Find Usage, From and To as a person means them', () => {
 
     it('names From and quotes it when it cannot be read, before any request', async () => {
       const error = await failure(
-        appTester(performOf(findUsage), {
+        inApp(performOf(findUsage), {
           authData: adminAuth,
           inputData: deliver(delivery, findUsage, { from: 'asdf', to: 'now' }),
           meta: CHICAGO,

@@ -1,6 +1,6 @@
 /**
  * The tests' door to the one harness (tools/harness.ts), which runs the app the way Zapier's
- * Lambda does, with what the app tester leaves out: the event's `rpc_base` and `token`, through
+ * Lambda does, with what the unit tests leave out: the event's `rpc_base` and `token`, through
  * which `z.cache` reaches Zapier (in these tests, nock or the sandbox). With a token the runtime
  * also streams its logs to LOGGING_ENDPOINT.
  */

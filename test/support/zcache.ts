@@ -1,7 +1,7 @@
 /**
  * Zapier's side of z.cache for unit tests: a nock interceptor on an RPC endpoint that answers
  * zcache_get/set/delete like the sandbox does (set-if-absent, TTL, one space per scope), from a
- * Map the test can read and seed, with faults to inject. The app tester's own cache mock ignores
+ * Map the test can read and seed, with faults to inject. Core's in-memory stand-in ignores
  * `nx` and `scope`; this one does not.
  */
 import nock from 'nock';

@@ -13,7 +13,7 @@ import type { Account } from '../../src/records';
 import {
   admin,
   adminAuth,
-  appTester,
+  inApp,
   cached,
   callable,
   dealaiAuth,
@@ -50,7 +50,7 @@ const pollWith =
   (input: Record<string, unknown>, accounts: () => Account[]) =>
   (meta: Meta): Promise<unknown> => {
     admin().get('/users').reply(200, accounts());
-    return appTester(perform, { authData: adminAuth, inputData: input, meta });
+    return inApp(perform, { authData: adminAuth, inputData: input, meta });
   };
 
 describe('stepCreditsLow (the memory between polls)', () => {
@@ -262,7 +262,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
       admin()
         .get('/user')
         .reply(200, [{ email: 'owner@example.com', credits }]);
-      return appTester(perform, {
+      return inApp(perform, {
         authData: adminAuth,
         inputData: { threshold: '1,000', account: 'own' },
         meta,
@@ -317,7 +317,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
     }));
     admin().get('/users').reply(200, accounts);
 
-    const items = await appTester(perform, {
+    const items = await inApp(perform, {
       authData: adminAuth,
       inputData: { threshold: '4' },
       meta: { isLoadingSample: true },
@@ -353,7 +353,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
       `Account: "mine" is not one of its choices: Every user's account (users) or Your own account (own). Pick one, or map a field that holds a choice's name or value.`,
     ],
   ])('halts on %s before any request', async (_case, input, message) => {
-    const error = await failure(appTester(perform, { authData: adminAuth, inputData: input }));
+    const error = await failure(inApp(perform, { authData: adminAuth, inputData: input }));
 
     expect(error.name).toBe('AppError');
     expect(messageOf(error)).toBe(message);
@@ -362,7 +362,7 @@ describe('Credits Running Low, polled as Zapier polls', () => {
 
   it('fails before any request on Deal.ai', async () => {
     const error = await failure(
-      appTester(perform, { authData: dealaiAuth, inputData: { threshold: '10' } }),
+      inApp(perform, { authData: dealaiAuth, inputData: { threshold: '10' } }),
     );
 
     expect(messageOf(error)).toBe(
@@ -389,7 +389,7 @@ describe('Credits Running Low, Account as a person types it', () => {
         .reply(200, [{ email: 'jane@example.com', credits: 5 }]);
     }
 
-    const items = await appTester(perform, {
+    const items = await inApp(perform, {
       authData: adminAuth,
       inputData: { threshold: '10', account: typed },
       meta: { isLoadingSample: true },

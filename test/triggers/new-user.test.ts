@@ -11,7 +11,7 @@ import {
 import {
   admin,
   adminAuth,
-  appTester,
+  inApp,
   cached,
   callable,
   dealaiAuth,
@@ -41,7 +41,7 @@ const pollOf =
   (accounts: () => Account[]) =>
   (meta: Meta): Promise<unknown> => {
     admin().get('/users').reply(200, accounts());
-    return appTester(perform, { authData: adminAuth, inputData: {}, meta });
+    return inApp(perform, { authData: adminAuth, inputData: {}, meta });
   };
 
 describe('stepNewUser (the memory between polls)', () => {
@@ -187,7 +187,7 @@ describe('New User, polled as Zapier polls', () => {
       .get('/users')
       .reply(200, [user('a'), user('b'), user('c'), user('d')]);
 
-    const items = await appTester(perform, {
+    const items = await inApp(perform, {
       authData: adminAuth,
       inputData: {},
       meta: { isLoadingSample: true },
@@ -204,13 +204,13 @@ describe('New User, polled as Zapier polls', () => {
   it('reports an answer that is not a list of accounts', async () => {
     admin().get('/users').reply(200, { users: [] });
 
-    const error = await failure(appTester(perform, { authData: adminAuth, inputData: {} }));
+    const error = await failure(inApp(perform, { authData: adminAuth, inputData: {} }));
 
     expect(messageOf(error)).toMatch(/^The Administration API answered without a list of accounts/);
   });
 
   it('fails before any request on Deal.ai', async () => {
-    const error = await failure(appTester(perform, { authData: dealaiAuth, inputData: {} }));
+    const error = await failure(inApp(perform, { authData: dealaiAuth, inputData: {} }));
 
     expect(messageOf(error)).toBe(
       'New User works only with an Administration API connection; this connection uses the Deal.ai White Label, which offers Add User, Change Role and Remove User. Use one of those, remove this step, or choose an Administration API connection for it if you have one.',
@@ -221,7 +221,7 @@ describe('New User, polled as Zapier polls', () => {
 
 describe('New User reads GET /users as a stream', () => {
   const poll = () =>
-    appTester(perform, { authData: adminAuth, inputData: {}, meta: { isPopulatingDedupe: true } });
+    inApp(perform, { authData: adminAuth, inputData: {}, meta: { isPopulatingDedupe: true } });
 
   it('reports the API’s own words for a failed answer, as a buffered read would', async () => {
     admin().get('/users').reply(500, { message: 'Database unavailable' });
@@ -282,7 +282,7 @@ describe('New User reads GET /users as a stream', () => {
     admin()
       .get('/users')
       .reply(200, [...many, user('late')]);
-    expect(await appTester(perform, { authData: adminAuth, inputData: {}, meta: {} })).toEqual([
+    expect(await inApp(perform, { authData: adminAuth, inputData: {}, meta: {} })).toEqual([
       { id: 'late@example.com', email: 'late@example.com', credits: 0 },
     ]);
   });
