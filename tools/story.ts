@@ -13,8 +13,8 @@ import { performance } from 'node:perf_hooks';
 
 import { checkExchanges, formatViolation } from './sandbox/conformance';
 import {
-  SANDBOX_ADMIN_TOKEN_DEFAULT,
-  SANDBOX_DEALAI_KEY_DEFAULT,
+  SANDBOX_ADMIN_TOKEN,
+  SANDBOX_DEALAI_KEY,
   SANDBOX_ONLY_PREFIX,
   postAsOwner,
   startSandbox,
@@ -536,12 +536,12 @@ export const runStory = async (
   const connections: Record<StoryStep['provider'], Record<string, string>> = {
     dealai: {
       provider: 'dealai',
-      apiKey: SANDBOX_DEALAI_KEY_DEFAULT,
+      apiKey: SANDBOX_DEALAI_KEY,
       baseUrl: sandbox.dealaiBaseUrl,
     },
     admin: {
       provider: 'admin',
-      apiKey: SANDBOX_ADMIN_TOKEN_DEFAULT,
+      apiKey: SANDBOX_ADMIN_TOKEN,
       baseUrl: sandbox.adminBaseUrl,
     },
   };

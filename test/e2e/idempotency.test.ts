@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 
 import { cacheKey } from '../../src/cache';
 import { KEY_TTL_SECONDS } from '../../src/idempotency';
-import { SANDBOX_ADMIN_TOKEN_DEFAULT } from '../../tools/sandbox/server';
+import { SANDBOX_ADMIN_TOKEN } from '../../tools/sandbox/server';
 import { failure, messageOf } from '../helpers';
 import { execute } from '../support/lambda';
 import type { ZapierRun } from '../support/lambda';
@@ -24,7 +24,7 @@ const balanceOf = async (email: string): Promise<number | undefined> => {
   const response = await fetch(
     `${sandbox().adminBaseUrl}/users?email=${encodeURIComponent(email)}`,
     {
-      headers: { Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}` },
+      headers: { Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN}` },
     },
   );
   const accounts: unknown = await response.json();
@@ -38,7 +38,7 @@ const createAccount = async (email: string, credits: number): Promise<void> => {
   const response = await fetch(`${sandbox().adminBaseUrl}/users`, {
     method: 'POST',
     headers: {
-      Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
+      Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN}`,
       'Content-Type': 'application/json',
     },
     body: JSON.stringify({ email, credits }),
@@ -161,7 +161,7 @@ describe('what a failed delivery leaves behind', () => {
     await fetch(`${sandbox().adminBaseUrl}/users`, {
       method: 'DELETE',
       headers: {
-        Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
+        Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN}`,
         'Content-Type': 'application/json',
       },
       body: JSON.stringify({ email }),

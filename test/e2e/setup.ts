@@ -10,11 +10,7 @@ import nock from 'nock';
 import App from '../../index';
 import { createConformance, formatViolation } from '../../tools/sandbox/conformance';
 import type { Conformance } from '../../tools/sandbox/conformance';
-import {
-  SANDBOX_ADMIN_TOKEN_DEFAULT,
-  SANDBOX_DEALAI_KEY_DEFAULT,
-  startSandbox,
-} from '../../tools/sandbox/server';
+import { SANDBOX_ADMIN_TOKEN, SANDBOX_DEALAI_KEY, startSandbox } from '../../tools/sandbox/server';
 import type { Sandbox, SandboxOptions } from '../../tools/sandbox/server';
 import { inProcessApp, methodPathOf } from '../../tools/harness';
 import type { ZapierRun } from '../support/lambda';
@@ -75,12 +71,12 @@ export const useSandbox = (options: SandboxOptions = {}): Connections => {
     sandbox,
     dealai: () => ({
       provider: 'dealai',
-      apiKey: SANDBOX_DEALAI_KEY_DEFAULT,
+      apiKey: SANDBOX_DEALAI_KEY,
       baseUrl: sandbox().dealaiBaseUrl,
     }),
     admin: () => ({
       provider: 'admin',
-      apiKey: SANDBOX_ADMIN_TOKEN_DEFAULT,
+      apiKey: SANDBOX_ADMIN_TOKEN,
       baseUrl: sandbox().adminBaseUrl,
     }),
     zapier: (account, connection) => ({

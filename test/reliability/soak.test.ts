@@ -24,7 +24,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 import nock from 'nock';
 
-import { SANDBOX_ADMIN_TOKEN_DEFAULT, postAsOwner, startSandbox } from '../../tools/sandbox/server';
+import { SANDBOX_ADMIN_TOKEN, postAsOwner, startSandbox } from '../../tools/sandbox/server';
 import type { Sandbox } from '../../tools/sandbox/server';
 import { execute } from '../support/lambda';
 
@@ -296,7 +296,7 @@ describe('fault soak: Provision Credits with Idempotency Keys through the handle
       const output = await execute(
         'creates.provision_credits.operation.perform',
         {
-          authData: { provider: 'admin', apiKey: SANDBOX_ADMIN_TOKEN_DEFAULT, baseUrl: proxy.url },
+          authData: { provider: 'admin', apiKey: SANDBOX_ADMIN_TOKEN, baseUrl: proxy.url },
           inputData: {
             email: payment.email,
             credits: String(payment.amount),
@@ -318,7 +318,7 @@ describe('fault soak: Provision Credits with Idempotency Keys through the handle
   /** Every payment's balance, read straight from the sandbox (no faults). */
   const balances = async (): Promise<Map<string, number>> => {
     const response = await fetch(`${sandbox.adminBaseUrl}/users`, {
-      headers: { Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}` },
+      headers: { Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN}` },
     });
     const accounts: unknown = await response.json();
     const found = new Map<string, number>();

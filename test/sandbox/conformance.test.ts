@@ -10,7 +10,7 @@ import OpenAPIBackend from 'openapi-backend';
 
 import { createConformance, formatViolation } from '../../tools/sandbox/conformance';
 import type { Conformance } from '../../tools/sandbox/conformance';
-import { SANDBOX_DEALAI_KEY_DEFAULT } from '../../tools/sandbox/server';
+import { SANDBOX_DEALAI_KEY } from '../../tools/sandbox/server';
 import type { Exchange, Sandbox } from '../../tools/sandbox/server';
 import { saveTally } from '../support/conformance-report';
 import {
@@ -358,7 +358,7 @@ describe('the sandbox answers every status it can give as the documents declare'
 
   it('Deal.ai White Label: 200 and 400, 401, 403, 404, 409 and 422', async () => {
     const email = 'sweep-dealai@example.com';
-    const key = { 'Deal-AI-API-Key': SANDBOX_DEALAI_KEY_DEFAULT };
+    const key = { 'Deal-AI-API-Key': SANDBOX_DEALAI_KEY };
     const list: [string, string, CallOptions][] = [
       ['POST', '/users', { headers: key, body: { firstName: 'Sw', email } }],
       ['POST', '/users', { headers: key, body: { firstName: 'Sw', email } }],

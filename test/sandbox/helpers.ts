@@ -2,15 +2,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  SANDBOX_ADMIN_TOKEN_DEFAULT,
-  SANDBOX_DEALAI_KEY_DEFAULT,
-  startSandbox,
-} from '../../tools/sandbox/server';
+import { SANDBOX_ADMIN_TOKEN, SANDBOX_DEALAI_KEY, startSandbox } from '../../tools/sandbox/server';
 import type { Sandbox, SandboxOptions } from '../../tools/sandbox/server';
 
-export const DEALAI_AUTH = { 'Deal-AI-API-Key': SANDBOX_DEALAI_KEY_DEFAULT };
-export const ADMIN_AUTH = { Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}` };
+export const DEALAI_AUTH = { 'Deal-AI-API-Key': SANDBOX_DEALAI_KEY };
+export const ADMIN_AUTH = { Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN}` };
 
 export interface ApiResponse {
   status: number;

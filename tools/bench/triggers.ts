@@ -28,7 +28,7 @@ import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 
 import {
-  SANDBOX_ADMIN_TOKEN_DEFAULT,
+  SANDBOX_ADMIN_TOKEN,
   SANDBOX_ONLY_PREFIX,
   postAsOwner,
   startSandbox,
@@ -195,7 +195,7 @@ const bareParse = async (
   for (let time = 0; time < 3; time += 1) {
     const { stdout } = await run(
       process.execPath,
-      [BARE, `${sandbox.adminBaseUrl}/users`, SANDBOX_ADMIN_TOKEN_DEFAULT],
+      [BARE, `${sandbox.adminBaseUrl}/users`, SANDBOX_ADMIN_TOKEN],
       { env: isolatedEnv(), encoding: 'utf8', maxBuffer: 1024 * 1024 },
     );
     const figures: unknown = JSON.parse(stdout);
@@ -233,7 +233,7 @@ const pollOnce = async (
     const bundle: Bundle = {
       authData: {
         provider: 'admin',
-        apiKey: SANDBOX_ADMIN_TOKEN_DEFAULT,
+        apiKey: SANDBOX_ADMIN_TOKEN,
         baseUrl: sandbox.adminBaseUrl,
       },
       inputData: scenario.inputData,

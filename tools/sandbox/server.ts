@@ -24,8 +24,8 @@ import { LOG_PATH, RPC_PATH, isZapierPath, registerZapier } from './zapier';
 import type { ZapierSide } from './zapier';
 import { isRecord } from '../project';
 
-export const SANDBOX_DEALAI_KEY_DEFAULT = 'sandbox-dealai-key';
-export const SANDBOX_ADMIN_TOKEN_DEFAULT = 'sandbox-admin-token';
+export const SANDBOX_DEALAI_KEY = 'sandbox-dealai-key';
+export const SANDBOX_ADMIN_TOKEN = 'sandbox-admin-token';
 export const SANDBOX_OWNER_EMAIL = 'owner@sandbox.test';
 export const DEALAI_PREFIX = '/api/2024-01/whitelabel';
 /**
@@ -556,7 +556,6 @@ async function buildApp(
       return sendError(reply, provider, 400, texts.malformed);
     }
     if (error instanceof RateLimitedError) {
-      reply.header('retry-after', error.retryAfterSeconds);
       return sendError(reply, provider, 429, texts.rateLimited(error.retryAfterSeconds));
     }
     const statusCode = statusCodeOf(error);
@@ -594,6 +593,8 @@ async function buildApp(
     );
   });
 
+  // The plugin sets Retry-After (whole seconds) on the 429 itself; the error handler gives the body
+  // each provider's shape.
   await app.register(rateLimit, {
     global: true,
     max: settings.rateLimit.max,
@@ -830,7 +831,7 @@ export async function postAsOwner(
   const response = await fetch(`${sandbox.adminBaseUrl}${route}`, {
     method: 'POST',
     headers: {
-      Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN_DEFAULT}`,
+      Authorization: `Bearer ${SANDBOX_ADMIN_TOKEN}`,
       'Content-Type': 'application/json',
     },
     body: JSON.stringify(body),
@@ -856,8 +857,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ({ app, zapier } = await buildApp({
       store,
       secrets: {
-        dealai: SANDBOX_DEALAI_KEY_DEFAULT,
-        admin: SANDBOX_ADMIN_TOKEN_DEFAULT,
+        dealai: SANDBOX_DEALAI_KEY,
+        admin: SANDBOX_ADMIN_TOKEN,
       },
       roles: new Set(DEFAULT_ROLES),
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,

@@ -32,8 +32,8 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
 import {
-  SANDBOX_ADMIN_TOKEN_DEFAULT,
-  SANDBOX_DEALAI_KEY_DEFAULT,
+  SANDBOX_ADMIN_TOKEN,
+  SANDBOX_DEALAI_KEY,
   SANDBOX_OWNER_EMAIL,
   startSandbox,
 } from '../sandbox/server';
@@ -238,7 +238,7 @@ const runner = (app: ZipApp, sandbox: Sandbox, authData: Bundle['authData']): Ru
 /** A Deal.ai edition's steps against the sandbox's Deal.ai side: connection, add, role, remove. */
 const runDealai = async (app: ZipApp, sandbox: Sandbox): Promise<void> => {
   const run = runner(app, sandbox, {
-    apiKey: SANDBOX_DEALAI_KEY_DEFAULT,
+    apiKey: SANDBOX_DEALAI_KEY,
     baseUrl: sandbox.dealaiBaseUrl,
   });
   // Two requests: the empty role change with the key, then with a key that cannot be valid, which
@@ -326,7 +326,7 @@ const runHandler = async (
   // An edition's connection has no provider: the edition implies it.
   const run = runner(app, sandbox, {
     ...(edition === undefined ? { provider: 'admin' } : {}),
-    apiKey: SANDBOX_ADMIN_TOKEN_DEFAULT,
+    apiKey: SANDBOX_ADMIN_TOKEN,
     baseUrl: sandbox.adminBaseUrl,
   });
   const tested = await run('authentication.test', {});
